@@ -1,0 +1,1 @@
+//! radtox-dicom (in progress)

@@ -1,0 +1,1 @@
+//! radtox-dose (in progress)

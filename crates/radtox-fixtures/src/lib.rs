@@ -1,0 +1,1 @@
+//! radtox-fixtures (in progress)

@@ -1,0 +1,1 @@
+//! radtox-geometry (in progress)

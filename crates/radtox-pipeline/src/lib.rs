@@ -1,0 +1,1 @@
+//! radtox-pipeline (in progress)

@@ -1,0 +1,1 @@
+//! radtox-report (in progress)
