@@ -1,0 +1,202 @@
+//! The human-readable table of `radtox analyze`: a short header about the plan, one row
+//! per structure with one column per requested metric, then the TPS DVH check and the
+//! warnings. Plain text, aligned, no colours (it is also pasted into e-mails and notes).
+
+use crate::{Analysis, StructureResult};
+use std::fmt::Write;
+
+pub(crate) fn render(a: &Analysis) -> String {
+    let mut out = String::new();
+    header(a, &mut out);
+    structures(a, &mut out);
+    tps_checks(a, &mut out);
+    if !a.warnings.is_empty() {
+        let _ = writeln!(out, "\nWarnings:");
+        for w in &a.warnings {
+            let _ = writeln!(out, "  - {w}");
+        }
+    }
+    out
+}
+
+fn header(a: &Analysis, out: &mut String) {
+    let _ = writeln!(out, "radtox {} analysis", a.radtox_version);
+    if let Some(p) = &a.plan {
+        let label = p
+            .label
+            .as_deref()
+            .or(p.name.as_deref())
+            .unwrap_or("(no label)");
+        let fx = p
+            .fractions
+            .map_or("? fx".to_string(), |n| format!("{n} fx"));
+        let rx = p
+            .prescription_gy
+            .map_or("no prescription".to_string(), |d| format!("Rx {d:.2} Gy"));
+        let _ = writeln!(out, "Plan: {label}, {fx}, {rx}");
+    }
+    if let Some(g) = &a.dose_grid {
+        let _ = writeln!(
+            out,
+            "Dose grid: {}×{}×{} voxels at {:.2}×{:.2}×{:.2} mm, max {:.3} {}",
+            g.dims[0],
+            g.dims[1],
+            g.dims[2],
+            g.spacing_mm[0],
+            g.spacing_mm[1],
+            g.spacing_mm[2],
+            g.max_dose_gy,
+            g.dose_units
+        );
+    }
+    if !a.inputs.dose_summation.is_empty() {
+        let _ = writeln!(out, "Dose: {}", a.inputs.dose_summation);
+    }
+    let _ = writeln!(out);
+}
+
+/// Column names: every metric requested for any structure, in first-seen order.
+fn metric_columns(a: &Analysis) -> Vec<String> {
+    let mut cols: Vec<String> = Vec::new();
+    for s in &a.structures {
+        for m in &s.metrics {
+            if !cols.contains(&m.name) {
+                cols.push(m.name.clone());
+            }
+        }
+    }
+    cols
+}
+
+fn cell(s: &StructureResult, col: &str) -> String {
+    match s.metrics.iter().find(|m| m.name == col).map(|m| &m.value) {
+        Some(Ok(v)) => format_value(*v),
+        Some(Err(_)) => "n/a".into(),
+        None => String::new(),
+    }
+}
+
+fn format_value(v: f64) -> String {
+    if v.abs() >= 100.0 {
+        format!("{v:.1}")
+    } else if v.abs() >= 0.1 || v == 0.0 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+fn structures(a: &Analysis, out: &mut String) {
+    let cols = metric_columns(a);
+    let mut rows: Vec<Vec<String>> = vec![
+        ["ROI", "Structure", "Volume[cc]", "InGrid[cc]"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(cols.iter().cloned())
+            .collect(),
+    ];
+    let opt = |v: Option<f64>| v.map_or("-".to_string(), format_value);
+    for s in &a.structures {
+        let mut r = vec![
+            s.roi_number.to_string(),
+            if s.empty {
+                format!("{} (empty)", s.name)
+            } else {
+                s.name.clone()
+            },
+            opt(s.volume_cc),
+            opt(s.volume_in_dose_grid_cc),
+        ];
+        r.extend(cols.iter().map(|c| cell(s, c)));
+        rows.push(r);
+    }
+    write_aligned(&rows, out);
+    let failures: Vec<String> = a
+        .structures
+        .iter()
+        .flat_map(|s| {
+            s.metrics.iter().filter_map(move |m| {
+                let e = m.value.as_ref().err()?;
+                Some(format!("{} {}: {}", s.name, m.name, e))
+            })
+        })
+        .collect();
+    if !failures.is_empty() {
+        let _ = writeln!(out, "\nn/a:");
+        for f in failures {
+            let _ = writeln!(out, "  - {f}");
+        }
+    }
+}
+
+fn tps_checks(a: &Analysis, out: &mut String) {
+    let with: Vec<_> = a
+        .structures
+        .iter()
+        .filter_map(|s| Some((s, s.tps_dvh_check.as_ref()?)))
+        .collect();
+    if with.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nCheck against the planning system's DVHs (RT Dose DVH Sequence):"
+    );
+    let mut rows = vec![
+        [
+            "ROI",
+            "Structure",
+            "TPS Vol[cc]",
+            "ΔVol[%]",
+            "TPS Mean[Gy]",
+            "ΔMean[%]",
+            "max ΔV[%]",
+            "at[Gy]",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>(),
+    ];
+    for (s, c) in with {
+        rows.push(vec![
+            s.roi_number.to_string(),
+            s.name.clone(),
+            format_value(c.tps_volume_cc),
+            format!("{:+.2}", c.volume_diff_percent),
+            format_value(c.tps_mean_gy),
+            format!("{:+.2}", c.mean_diff_percent),
+            format!("{:.2}", c.max_cumulative_deviation_percent),
+            format!("{:.2}", c.dose_at_max_deviation_gy),
+        ]);
+    }
+    write_aligned(&rows, out);
+}
+
+/// Left-align the first two columns (identifiers), right-align the numbers.
+fn write_aligned(rows: &[Vec<String>], out: &mut String) {
+    let ncol = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let width: Vec<usize> = (0..ncol)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for r in rows {
+        let mut line = String::new();
+        for (c, text) in r.iter().enumerate() {
+            let pad = width[c].saturating_sub(text.chars().count());
+            if c < 2 {
+                line.push_str(text);
+                line.push_str(&" ".repeat(pad));
+            } else {
+                line.push_str(&" ".repeat(pad));
+                line.push_str(text);
+            }
+            line.push_str("  ");
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+}
