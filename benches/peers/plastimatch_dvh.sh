@@ -23,19 +23,11 @@ out="${2:-$repo/benches/out/plastimatch/$(basename "$plan")}"
 # so this must exceed the plan's maximum dose (summary checks it).
 num_bins="${NUM_BINS:-10000}"
 
-pick() { # first file of the export whose name matches one of the patterns
-    local f
-    for pat in "$@"; do
-        for f in "$plan"/$pat; do
-            [ -f "$f" ] && { echo "$f"; return 0; }
-        done
-    done
-    return 1
-}
-rtss="${RTSS:-$(pick 'rtss*.dcm' 'RS*.dcm' '*struct*.dcm' || true)}"
-rtdose="${RTDOSE:-$(pick 'rtdose*.dcm' 'RD*.dcm' '*dose*.dcm' || true)}"
-[ -n "$rtss" ] || { echo "plastimatch_dvh: no RT Struct found in $plan (set RTSS=)" >&2; exit 2; }
-[ -n "$rtdose" ] || { echo "plastimatch_dvh: no RT Dose found in $plan (set RTDOSE=)" >&2; exit 2; }
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+find_plan_files "$plan" || exit 2
+rtss="$RTSS"
+rtdose="$RTDOSE"
 command -v plastimatch >/dev/null || { echo "plastimatch_dvh: plastimatch not installed (run install.sh)" >&2; exit 2; }
 
 mkdir -p "$out"
