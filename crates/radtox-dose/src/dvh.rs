@@ -1,0 +1,387 @@
+//! The exact DVH of a structure: its weighted dose samples sorted hottest first.
+
+use crate::Domain;
+use crate::sort::{pack, sort_descending};
+use serde::{Deserialize, Serialize};
+
+/// Largest number of bins [`Dvh::cumulative`] and [`Dvh::differential`] produce; a finer
+/// requested width is widened to respect it (a DVH is a summary, not a memory bomb).
+pub const MAX_BINS: usize = 1_000_000;
+
+/// Why samples or a binning request were refused by the strict constructors.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DvhError {
+    #[error("{doses} dose samples but {weights} weights")]
+    LengthMismatch { doses: usize, weights: usize },
+    #[error("sample {index}: dose {dose} is not finite")]
+    NonFiniteDose { index: usize, dose: f32 },
+    #[error("sample {index}: weight {weight} cc is not a finite non-negative number")]
+    BadWeight { index: usize, weight: f32 },
+    #[error("bin width {width} Gy is not a positive finite number")]
+    BadBinWidth { width: f64 },
+    #[error("bin width {width} Gy would need {bins} bins (limit {MAX_BINS})")]
+    TooManyBins { width: f64, bins: f64 },
+}
+
+/// Exact dose–volume histogram of one structure.
+///
+/// Built from weighted samples (dose in Gy or in the [`Domain`] of the DVH, weight in cc,
+/// e.g. partial-volume fractions × voxel volume). Nothing is binned: samples are kept
+/// sorted by dose, hottest first, with their cumulative volume, and every metric is read
+/// from them (see the crate documentation for the interpolation rule).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dvh {
+    /// Sample doses, descending.
+    dose: Vec<f32>,
+    /// `cum_cc[i]` = volume of samples `0..=i` (the hottest `i + 1` samples), cc.
+    cum_cc: Vec<f64>,
+    /// Volume-weighted mean dose (NaN when empty).
+    mean: f64,
+    domain: Domain,
+    rejected: usize,
+}
+
+/// Cumulative DVH on regular dose bins: `volume_cc[k]` = volume receiving at least
+/// `dose_gy[k]`, with `dose_gy[k] = k × bin_width_gy` from 0 to the first edge above the
+/// maximum dose (where the volume is 0).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CumulativeDvh {
+    pub bin_width_gy: f64,
+    pub dose_gy: Vec<f64>,
+    pub volume_cc: Vec<f64>,
+}
+
+/// Differential DVH: `volume_cc[k]` = volume with dose in
+/// `[k × bin_width_gy, (k + 1) × bin_width_gy)`, reported at the bin centre `dose_gy[k]`.
+/// The volumes are differences of the cumulative DVH, so they sum to the volume with
+/// dose ≥ 0 (the whole structure unless it has negative doses).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DifferentialDvh {
+    pub bin_width_gy: f64,
+    pub dose_gy: Vec<f64>,
+    pub volume_cc: Vec<f64>,
+}
+
+impl Dvh {
+    /// DVH of physical-dose samples. Tolerant: pairs whose dose is not finite or whose
+    /// weight is not finite and positive are left out and counted in
+    /// [`Dvh::rejected_samples`]; extra elements of the longer slice are ignored (and
+    /// counted). Use [`Dvh::try_from_samples`] to refuse such input instead.
+    pub fn from_samples(dose: &[f32], weight_cc: &[f32]) -> Dvh {
+        Self::from_samples_in(dose, weight_cc, Domain::Physical)
+    }
+
+    /// As [`Dvh::from_samples`], for samples already converted to `domain` (e.g. by
+    /// [`crate::to_domain`]).
+    pub fn from_samples_in(dose: &[f32], weight_cc: &[f32], domain: Domain) -> Dvh {
+        let n = dose.len().min(weight_cc.len());
+        let mut rejected = dose.len().max(weight_cc.len()) - n;
+        let mut pairs = Vec::with_capacity(n);
+        for (&d, &w) in dose.iter().zip(weight_cc) {
+            // Zero-weight samples carry no volume; dropping them keeps the sample
+            // midpoints strictly increasing, which the interpolation relies on.
+            if d.is_finite() && w.is_finite() && w > 0.0 {
+                pairs.push(pack(d, w));
+            } else if !(w == 0.0 && d.is_finite()) {
+                rejected += 1;
+            }
+        }
+        Self::from_pairs(pairs, domain, rejected)
+    }
+
+    /// Strict version of [`Dvh::from_samples`]: any non-finite dose, negative or
+    /// non-finite weight, or length mismatch is an error naming the sample. Zero weights
+    /// are accepted (a voxel outside the contour) and carry no volume.
+    pub fn try_from_samples(dose: &[f32], weight_cc: &[f32]) -> Result<Dvh, DvhError> {
+        if dose.len() != weight_cc.len() {
+            return Err(DvhError::LengthMismatch {
+                doses: dose.len(),
+                weights: weight_cc.len(),
+            });
+        }
+        for (index, (&d, &w)) in dose.iter().zip(weight_cc).enumerate() {
+            if !d.is_finite() {
+                return Err(DvhError::NonFiniteDose { index, dose: d });
+            }
+            if !(w.is_finite() && w >= 0.0) {
+                return Err(DvhError::BadWeight { index, weight: w });
+            }
+        }
+        Ok(Self::from_samples(dose, weight_cc))
+    }
+
+    fn from_pairs(pairs: Vec<u64>, domain: Domain, rejected: usize) -> Dvh {
+        let (dose, weight) = sort_descending(pairs);
+        Self::from_sorted(dose, weight.iter().map(|&w| w as f64), domain, rejected)
+    }
+
+    /// Builds from doses already sorted descending and their weights.
+    pub(crate) fn from_sorted(
+        dose: Vec<f32>,
+        weight: impl Iterator<Item = f64>,
+        domain: Domain,
+        rejected: usize,
+    ) -> Dvh {
+        let mut cum_cc = Vec::with_capacity(dose.len());
+        let mut total = 0.0f64;
+        let mut dose_volume = 0.0f64;
+        for (&d, w) in dose.iter().zip(weight) {
+            total += w;
+            dose_volume += d as f64 * w;
+            cum_cc.push(total);
+        }
+        let mean = if total > 0.0 {
+            dose_volume / total
+        } else {
+            f64::NAN
+        };
+        Dvh {
+            dose,
+            cum_cc,
+            mean,
+            domain,
+            rejected,
+        }
+    }
+
+    /// Value domain of the doses held (physical unless built from converted samples).
+    pub fn domain(&self) -> Domain {
+        self.domain
+    }
+
+    /// Number of input samples left out by [`Dvh::from_samples`] (non-finite dose, bad
+    /// weight, unmatched length).
+    pub fn rejected_samples(&self) -> usize {
+        self.rejected
+    }
+
+    /// Number of samples (with positive weight) in the DVH.
+    pub fn sample_count(&self) -> usize {
+        self.dose.len()
+    }
+
+    /// True when the DVH holds no volume.
+    pub fn is_empty(&self) -> bool {
+        self.dose.is_empty()
+    }
+
+    /// Sample doses, hottest first.
+    pub fn sorted_doses(&self) -> &[f32] {
+        &self.dose
+    }
+
+    /// Total volume of the samples, cc.
+    pub fn volume_cc(&self) -> f64 {
+        self.cum_cc.last().copied().unwrap_or(0.0)
+    }
+
+    /// Volume-weighted mean dose; NaN for an empty DVH.
+    pub fn mean(&self) -> f64 {
+        self.mean
+    }
+
+    /// Lowest sample dose; NaN for an empty DVH.
+    pub fn min(&self) -> f64 {
+        self.dose.last().map_or(f64::NAN, |&d| d as f64)
+    }
+
+    /// Highest sample dose; NaN for an empty DVH.
+    pub fn max(&self) -> f64 {
+        self.dose.first().map_or(f64::NAN, |&d| d as f64)
+    }
+
+    /// Weight of sample `i`, cc.
+    #[inline]
+    fn weight(&self, i: usize) -> f64 {
+        let hi = self.cum_cc.get(i).copied().unwrap_or(0.0);
+        let lo = if i == 0 {
+            0.0
+        } else {
+            self.cum_cc.get(i - 1).copied().unwrap_or(0.0)
+        };
+        hi - lo
+    }
+
+    /// Cumulative volume at the middle of sample `i`: where its dose sits on the
+    /// continuous DVH curve.
+    #[inline]
+    fn midpoint(&self, i: usize) -> f64 {
+        self.cum_cc.get(i).copied().unwrap_or(0.0) - 0.5 * self.weight(i)
+    }
+
+    #[inline]
+    fn dose_f64(&self, i: usize) -> f64 {
+        self.dose.get(i).map_or(f64::NAN, |&d| d as f64)
+    }
+
+    /// D_v: the minimum dose received by the hottest `v_cc` of the structure.
+    ///
+    /// Linear interpolation between sample midpoints (crate doc). `v_cc` ≤ half the
+    /// hottest sample gives the maximum dose; `v_cc` beyond the volume is clamped to the
+    /// minimum dose (the metric is undefined there: [`crate::evaluate`] reports
+    /// [`crate::MetricError::VolumeExceedsStructure`] instead). NaN for an empty DVH or
+    /// a NaN volume.
+    pub fn dose_at_volume_cc(&self, v_cc: f64) -> f64 {
+        let n = self.dose.len();
+        if n == 0 || v_cc.is_nan() {
+            return f64::NAN;
+        }
+        if v_cc <= self.midpoint(0) {
+            return self.max();
+        }
+        if v_cc >= self.midpoint(n - 1) {
+            return self.min();
+        }
+        // The sample whose volume interval holds v: first k with cum[k] >= v (k < n
+        // because v < midpoint(n-1) <= cum[n-1]).
+        let k = self.cum_cc.partition_point(|&c| c < v_cc);
+        // v lies between the midpoints of (i, i+1), one of which is sample k.
+        let i = if v_cc <= self.midpoint(k) {
+            k.saturating_sub(1)
+        } else {
+            k
+        };
+        let (m0, m1) = (self.midpoint(i), self.midpoint(i + 1));
+        let (d0, d1) = (self.dose_f64(i), self.dose_f64(i + 1));
+        if m1 <= m0 {
+            return d0;
+        }
+        d0 + (v_cc - m0) / (m1 - m0) * (d1 - d0)
+    }
+
+    /// D_x%: [`Dvh::dose_at_volume_cc`] at `pct` % of the structure volume.
+    pub fn dose_at_volume_percent(&self, pct: f64) -> f64 {
+        self.dose_at_volume_cc(pct / 100.0 * self.volume_cc())
+    }
+
+    /// D_C,v: the maximum dose received by the coldest `v_cc` of the structure
+    /// (= D at volume − v); same interpolation and clamping as `dose_at_volume_cc`.
+    pub fn dose_to_coldest_volume_cc(&self, v_cc: f64) -> f64 {
+        self.dose_at_volume_cc(self.volume_cc() - v_cc)
+    }
+
+    /// V_d: volume (cc) receiving at least `d`. The exact inverse of
+    /// [`Dvh::dose_at_volume_cc`]: the largest v with D_v ≥ d. 0 above the maximum, the
+    /// whole volume at or below the minimum; NaN for a NaN dose.
+    pub fn volume_at_dose_cc(&self, d: f64) -> f64 {
+        let n = self.dose.len();
+        if d.is_nan() {
+            return f64::NAN;
+        }
+        if n == 0 || d > self.max() {
+            return 0.0;
+        }
+        if d <= self.min() {
+            return self.volume_cc();
+        }
+        // Samples 0..=j have dose >= d > dose[j+1] (j + 1 < n because d > min).
+        let j = self
+            .dose
+            .partition_point(|&x| x as f64 >= d)
+            .saturating_sub(1);
+        let (d0, d1) = (self.dose_f64(j), self.dose_f64(j + 1));
+        let (m0, m1) = (self.midpoint(j), self.midpoint(j + 1));
+        if d0 <= d1 {
+            return m0;
+        }
+        m0 + (d0 - d) / (d0 - d1) * (m1 - m0)
+    }
+
+    /// V_d as % of the structure volume (NaN when empty).
+    pub fn volume_at_dose_percent(&self, d: f64) -> f64 {
+        100.0 * self.volume_at_dose_cc(d) / self.volume_cc()
+    }
+
+    /// Number of bin edges for `bin_width`, or why not.
+    fn edges(&self, bin_width: f64) -> Result<usize, DvhError> {
+        if !(bin_width.is_finite() && bin_width > 0.0) {
+            return Err(DvhError::BadBinWidth { width: bin_width });
+        }
+        let max = if self.is_empty() {
+            0.0
+        } else {
+            self.max().max(0.0)
+        };
+        // Edges 0, w, …, up to the first edge strictly above the maximum (volume 0 there).
+        let bins = (max / bin_width).floor() + 1.0;
+        if bins > MAX_BINS as f64 {
+            return Err(DvhError::TooManyBins {
+                width: bin_width,
+                bins,
+            });
+        }
+        Ok(bins as usize + 1)
+    }
+
+    /// Cumulative DVH sampled at bin edges `k × bin_width`, strict version of
+    /// [`Dvh::cumulative`].
+    pub fn try_cumulative(&self, bin_width: f64) -> Result<CumulativeDvh, DvhError> {
+        let edges = self.edges(bin_width)?;
+        let dose_gy: Vec<f64> = (0..edges).map(|k| k as f64 * bin_width).collect();
+        let volume_cc = dose_gy.iter().map(|&d| self.volume_at_dose_cc(d)).collect();
+        Ok(CumulativeDvh {
+            bin_width_gy: bin_width,
+            dose_gy,
+            volume_cc,
+        })
+    }
+
+    /// Cumulative DVH, V(D ≥ d) at each bin edge from 0 to the first edge above the
+    /// maximum. A width that would give more than [`MAX_BINS`] bins is widened to
+    /// `max / MAX_BINS`; a width that is not positive and finite gives an empty curve
+    /// (use [`Dvh::try_cumulative`] to get an error instead).
+    pub fn cumulative(&self, bin_width: f64) -> CumulativeDvh {
+        self.try_cumulative(self.usable_width(bin_width))
+            .unwrap_or(CumulativeDvh {
+                bin_width_gy: bin_width,
+                dose_gy: Vec::new(),
+                volume_cc: Vec::new(),
+            })
+    }
+
+    fn usable_width(&self, bin_width: f64) -> f64 {
+        let max = if self.is_empty() {
+            0.0
+        } else {
+            self.max().max(0.0)
+        };
+        // (MAX_BINS - 2) leaves room for the rounding of floor()+1 in `edges`.
+        bin_width.max(max / (MAX_BINS - 2) as f64)
+    }
+
+    /// Differential DVH, strict version of [`Dvh::differential`].
+    pub fn try_differential(&self, bin_width: f64) -> Result<DifferentialDvh, DvhError> {
+        let c = self.try_cumulative(bin_width)?;
+        let volume_cc = c.volume_cc.windows(2).map(|w| w[0] - w[1]).collect();
+        let dose_gy = c
+            .dose_gy
+            .iter()
+            .skip(1)
+            .map(|&upper| upper - 0.5 * bin_width)
+            .collect();
+        Ok(DifferentialDvh {
+            bin_width_gy: bin_width,
+            dose_gy,
+            volume_cc,
+        })
+    }
+
+    /// Differential DVH (volume per dose bin, at bin centres); same width rules as
+    /// [`Dvh::cumulative`].
+    pub fn differential(&self, bin_width: f64) -> DifferentialDvh {
+        self.try_differential(self.usable_width(bin_width))
+            .unwrap_or(DifferentialDvh {
+                bin_width_gy: bin_width,
+                dose_gy: Vec::new(),
+                volume_cc: Vec::new(),
+            })
+    }
+
+    /// Doses mapped through a non-decreasing function (so the order is kept and no
+    /// re-sort is needed), e.g. the LQ conversion to EQD2/BED.
+    pub(crate) fn map_monotone(&self, f: impl Fn(f32) -> f32, domain: Domain) -> Dvh {
+        let dose: Vec<f32> = self.dose.iter().map(|&d| f(d)).collect();
+        let weights = (0..self.dose.len()).map(|i| self.weight(i));
+        Self::from_sorted(dose, weights, domain, self.rejected)
+    }
+}
