@@ -1,0 +1,564 @@
+//! Occupancies: the fraction of each lattice cell inside a structure, stored sparsely as
+//! runs along x.
+
+use crate::error::GeometryError;
+use crate::lattice::Lattice;
+use crate::plane::{PlaneEdges, Sweep, spans_at};
+use crate::slab::{SlabParams, SlabStack, build_slabs};
+use ndarray::Array3;
+use radtox_model::Structure;
+use rayon::prelude::*;
+
+/// A run of consecutive occupied cells along x in lattice row `(iz, iy)`: cells
+/// `ix0 .. ix0 + len`, whose fractions are `fractions[offset .. offset + len]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Run {
+    pub iz: u32,
+    pub iy: u32,
+    pub ix0: u32,
+    pub len: u32,
+    pub offset: usize,
+}
+
+/// The fraction (0, 1] of each lattice cell's volume that lies inside a structure.
+///
+/// Only occupied cells are stored, as runs along x sorted by `(iz, iy, ix0)`; memory is
+/// proportional to the structure's volume in cells, never to the whole lattice.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Occupancy {
+    lattice: Lattice,
+    runs: Vec<Run>,
+    fractions: Vec<f32>,
+    /// What the occupancy describes (ROI name or an expression), for messages.
+    pub name: String,
+    /// ROI number when rasterised from one structure.
+    pub roi_number: Option<i32>,
+    /// Volume of the contours in the slab model (cc), when rasterised from contours.
+    pub contour_volume_cc: Option<f64>,
+    /// Skipped planes, polygons and other repairs, naming ROI and plane.
+    pub warnings: Vec<String>,
+}
+
+impl Occupancy {
+    /// An occupancy with no occupied cell.
+    pub fn empty(lattice: Lattice, name: impl Into<String>) -> Self {
+        Occupancy {
+            lattice,
+            runs: Vec::new(),
+            fractions: Vec::new(),
+            name: name.into(),
+            roi_number: None,
+            contour_volume_cc: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    pub fn lattice(&self) -> &Lattice {
+        &self.lattice
+    }
+
+    pub fn runs(&self) -> &[Run] {
+        &self.runs
+    }
+
+    /// Fractions of all stored cells, in run order.
+    pub fn fractions(&self) -> &[f32] {
+        &self.fractions
+    }
+
+    /// Number of stored (occupied) cells.
+    pub fn cell_count(&self) -> usize {
+        self.fractions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fractions.is_empty()
+    }
+
+    /// Σ fraction × cell volume (cc).
+    pub fn volume_cc(&self) -> f64 {
+        self.fractions.iter().map(|&f| f as f64).sum::<f64>() * self.lattice.cell_volume_cc()
+    }
+
+    /// Every stored cell as `((iz, iy, ix), fraction)`.
+    pub fn cells(&self) -> impl Iterator<Item = ([usize; 3], f32)> + '_ {
+        self.runs.iter().flat_map(move |r| {
+            let f = self
+                .fractions
+                .get(r.offset..r.offset + r.len as usize)
+                .unwrap_or(&[]);
+            f.iter()
+                .enumerate()
+                .map(move |(k, &v)| ([r.iz as usize, r.iy as usize, r.ix0 as usize + k], v))
+        })
+    }
+
+    /// The occupancy as a dense `[nz, ny, nx]` array (for small lattices and tests).
+    pub fn to_dense(&self) -> Array3<f32> {
+        let [nz, ny, nx] = self.lattice.dims;
+        let mut a = Array3::zeros((nz, ny, nx));
+        for (idx, f) in self.cells() {
+            if let Some(v) = a.get_mut(idx) {
+                *v = f;
+            }
+        }
+        a
+    }
+
+    /// An occupancy from a dense `[nz, ny, nx]` array of fractions; values are clamped
+    /// to [0, 1] and non-finite values count as 0.
+    pub fn from_dense(
+        lattice: Lattice,
+        dense: &Array3<f32>,
+        name: impl Into<String>,
+    ) -> Result<Self, GeometryError> {
+        lattice.validate()?;
+        let [nz, ny, nx] = lattice.dims;
+        if dense.shape() != [nz, ny, nx] {
+            return Err(GeometryError::InvalidLattice(format!(
+                "dense array of shape {:?} does not match lattice dims {:?}",
+                dense.shape(),
+                lattice.dims
+            )));
+        }
+        let mut runs = Vec::new();
+        let mut fractions = Vec::new();
+        let mut row = vec![0f32; nx];
+        for iz in 0..nz {
+            for iy in 0..ny {
+                for (ix, r) in row.iter_mut().enumerate() {
+                    let v = dense.get([iz, iy, ix]).copied().unwrap_or(0.0);
+                    *r = if v.is_finite() {
+                        v.clamp(0.0, 1.0)
+                    } else {
+                        0.0
+                    };
+                }
+                emit_runs(iz as u32, iy as u32, 0, &row, &mut runs, &mut fractions);
+            }
+        }
+        let mut o = Occupancy::empty(lattice, name);
+        o.runs = runs;
+        o.fractions = fractions;
+        Ok(o)
+    }
+
+    /// Cells inside either structure: fraction `max(a, b)`.
+    ///
+    /// Partial-volume fractions do not say *where* in a cell each structure lies, so
+    /// `max`/`min` are the bounds that are exact when one structure's part of the cell
+    /// contains the other's; the error is confined to cells both boundaries cross and
+    /// shrinks with the lattice spacing.
+    pub fn union(&self, other: &Occupancy) -> Result<Occupancy, GeometryError> {
+        self.combine(other, "∪", f32::max)
+    }
+
+    /// Cells inside both structures: fraction `min(a, b)`.
+    pub fn intersection(&self, other: &Occupancy) -> Result<Occupancy, GeometryError> {
+        self.combine(other, "∩", f32::min)
+    }
+
+    /// Cells inside `self` and not inside `other`: fraction `a − min(a, b)`.
+    pub fn difference(&self, other: &Occupancy) -> Result<Occupancy, GeometryError> {
+        self.combine(other, "−", |a, b| a - a.min(b))
+    }
+
+    fn combine(
+        &self,
+        other: &Occupancy,
+        op: &str,
+        f: impl Fn(f32, f32) -> f32 + Sync,
+    ) -> Result<Occupancy, GeometryError> {
+        if self.lattice != other.lattice {
+            return Err(GeometryError::LatticeMismatch {
+                a: self.name.clone(),
+                b: other.name.clone(),
+            });
+        }
+        let nx = self.lattice.dims[2];
+        let ra = row_index(&self.runs);
+        let rb = row_index(&other.runs);
+        // Merge the two sorted lists of rows.
+        let mut keys: Vec<(u32, u32)> = ra.iter().chain(&rb).map(|r| r.0).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let find = |rows: &[((u32, u32), usize, usize)], k: (u32, u32)| {
+            rows.binary_search_by(|r| r.0.cmp(&k))
+                .ok()
+                .and_then(|i| rows.get(i))
+                .map(|r| (r.1, r.2))
+        };
+        let parts: Vec<(Vec<Run>, Vec<f32>)> = keys
+            .par_chunks(256)
+            .map(|chunk| {
+                let mut a = vec![0f32; nx];
+                let mut b = vec![0f32; nx];
+                let mut out = vec![0f32; nx];
+                let mut runs = Vec::new();
+                let mut fr = Vec::new();
+                for &k in chunk {
+                    let (lo_a, hi_a) = fill_row(&self.runs, &self.fractions, find(&ra, k), &mut a);
+                    let (lo_b, hi_b) =
+                        fill_row(&other.runs, &other.fractions, find(&rb, k), &mut b);
+                    let lo = lo_a.min(lo_b);
+                    let hi = hi_a.max(hi_b);
+                    if lo >= hi {
+                        continue;
+                    }
+                    for ix in lo..hi {
+                        if let (Some(o), Some(&x), Some(&y)) =
+                            (out.get_mut(ix), a.get(ix), b.get(ix))
+                        {
+                            *o = f(x, y).clamp(0.0, 1.0);
+                        }
+                    }
+                    if let Some(slice) = out.get(lo..hi) {
+                        emit_runs(k.0, k.1, lo as u32, slice, &mut runs, &mut fr);
+                    }
+                    for buf in [&mut a, &mut b, &mut out] {
+                        if let Some(s) = buf.get_mut(lo..hi) {
+                            s.fill(0.0);
+                        }
+                    }
+                }
+                (runs, fr)
+            })
+            .collect();
+        let mut o = Occupancy::empty(
+            self.lattice.clone(),
+            format!("({}) {op} ({})", self.name, other.name),
+        );
+        concat_parts(parts, &mut o.runs, &mut o.fractions);
+        o.warnings = self
+            .warnings
+            .iter()
+            .chain(&other.warnings)
+            .cloned()
+            .collect();
+        Ok(o)
+    }
+}
+
+/// For each row `(iz, iy)` that has runs: the range of run indices.
+fn row_index(runs: &[Run]) -> Vec<((u32, u32), usize, usize)> {
+    let mut out: Vec<((u32, u32), usize, usize)> = Vec::new();
+    for (i, r) in runs.iter().enumerate() {
+        match out.last_mut() {
+            Some(last) if last.0 == (r.iz, r.iy) => last.2 = i + 1,
+            _ => out.push(((r.iz, r.iy), i, i + 1)),
+        }
+    }
+    out
+}
+
+/// Write the runs `range` of a row into the dense row buffer; returns the touched x range.
+fn fill_row(
+    runs: &[Run],
+    fractions: &[f32],
+    range: Option<(usize, usize)>,
+    buf: &mut [f32],
+) -> (usize, usize) {
+    let (mut lo, mut hi) = (usize::MAX, 0);
+    let Some((a, b)) = range else {
+        return (lo, hi);
+    };
+    for r in runs.get(a..b).unwrap_or(&[]) {
+        let x0 = r.ix0 as usize;
+        let x1 = x0 + r.len as usize;
+        if let (Some(dst), Some(src)) = (
+            buf.get_mut(x0..x1),
+            fractions.get(r.offset..r.offset + r.len as usize),
+        ) {
+            dst.copy_from_slice(src);
+            lo = lo.min(x0);
+            hi = hi.max(x1);
+        }
+    }
+    (lo, hi)
+}
+
+/// Append the maximal stretches of non-zero values of `row` (whose first element is cell
+/// `ix_offset`) as runs.
+pub(crate) fn emit_runs(
+    iz: u32,
+    iy: u32,
+    ix_offset: u32,
+    row: &[f32],
+    runs: &mut Vec<Run>,
+    fractions: &mut Vec<f32>,
+) {
+    let mut i = 0;
+    while i < row.len() {
+        if row.get(i).is_some_and(|&v| v > 0.0) {
+            let start = i;
+            while row.get(i).is_some_and(|&v| v > 0.0) {
+                i += 1;
+            }
+            runs.push(Run {
+                iz,
+                iy,
+                ix0: ix_offset + start as u32,
+                len: (i - start) as u32,
+                offset: fractions.len(),
+            });
+            fractions.extend_from_slice(row.get(start..i).unwrap_or(&[]));
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// Concatenate per-chunk runs, fixing their offsets.
+pub(crate) fn concat_parts(
+    parts: Vec<(Vec<Run>, Vec<f32>)>,
+    runs: &mut Vec<Run>,
+    fractions: &mut Vec<f32>,
+) {
+    runs.reserve(parts.iter().map(|p| p.0.len()).sum());
+    fractions.reserve(parts.iter().map(|p| p.1.len()).sum());
+    for (r, f) in parts {
+        let base = fractions.len();
+        runs.extend(r.into_iter().map(|mut run| {
+            run.offset += base;
+            run
+        }));
+        fractions.extend(f);
+    }
+}
+
+/// In-plane coverage of one contour plane on the lattice's (y, x) cells, row by row.
+#[derive(Debug, Default)]
+struct Coverage2D {
+    /// `rows[iy - iy0]`: runs `(ix0, offset, len)` of that row.
+    iy0: usize,
+    rows: Vec<Vec<(u32, usize, u32)>>,
+    vals: Vec<f32>,
+}
+
+impl Coverage2D {
+    fn row(&self, iy: usize) -> &[(u32, usize, u32)] {
+        iy.checked_sub(self.iy0)
+            .and_then(|i| self.rows.get(i))
+            .map_or(&[], |v| v.as_slice())
+    }
+}
+
+/// In-plane coverage of a plane: exact along x (span overlaps with each cell), sampled
+/// at `subrows` lines per cell along y, then rescaled to the plane's exact area when the
+/// plane lies wholly inside the lattice.
+fn plane_coverage(pe: &PlaneEdges, area_mm2: f64, lattice: &Lattice, subrows: usize) -> Coverage2D {
+    let [_, ny, nx] = lattice.dims;
+    let [sx, sy, _] = lattice.spacing;
+    let (x_low, y_low) = (lattice.lower_edge(0), lattice.lower_edge(1));
+    let cell = |v: f64, low: f64, s: f64| ((v - low) / s).floor();
+    let (cx0, cx1) = (cell(pe.min[0], x_low, sx), cell(pe.max[0], x_low, sx));
+    let (cy0, cy1) = (cell(pe.min[1], y_low, sy), cell(pe.max[1], y_low, sy));
+    if cx1 < 0.0 || cy1 < 0.0 || cx0 >= nx as f64 || cy0 >= ny as f64 {
+        return Coverage2D::default();
+    }
+    let inside = cx0 >= 0.0 && cy0 >= 0.0 && cx1 < nx as f64 && cy1 < ny as f64;
+    let ix_lo = cx0.max(0.0) as usize;
+    let ix_hi = (cx1 as usize).min(nx - 1); // inclusive
+    let iy_lo = cy0.max(0.0) as usize;
+    let iy_hi = (cy1 as usize).min(ny - 1);
+    let width = ix_hi - ix_lo + 1;
+    let m = subrows.max(1);
+    let w = 1.0 / m as f64;
+    let mut buf = vec![0f64; width];
+    let mut row32 = vec![0f32; width];
+    let mut sweep = Sweep::new(&pe.edges);
+    let (mut xs, mut spans) = (Vec::new(), Vec::new());
+    let mut cov = Coverage2D {
+        iy0: iy_lo,
+        rows: Vec::with_capacity(iy_hi + 1 - iy_lo),
+        vals: Vec::new(),
+    };
+    let (ua_min, ub_max) = (ix_lo as f64, (ix_hi + 1) as f64);
+    for iy in iy_lo..=iy_hi {
+        for j in 0..m {
+            let y = y_low + (iy as f64 + (j as f64 + 0.5) * w) * sy;
+            let active = sweep.active_at(y);
+            spans_at(active, y, &mut xs, &mut spans);
+            for s in &spans {
+                let ua = ((s[0] - x_low) / sx).max(ua_min);
+                let ub = ((s[1] - x_low) / sx).min(ub_max);
+                if !(ub > ua) {
+                    continue;
+                }
+                let ia = ua.floor() as usize;
+                let ib = (ub.ceil() as usize).max(ia + 1); // cells ia..ib
+                let (a, b) = (ia - ix_lo, ib - ix_lo);
+                if b - a == 1 {
+                    if let Some(v) = buf.get_mut(a) {
+                        *v += (ub - ua) * w;
+                    }
+                    continue;
+                }
+                if let Some(v) = buf.get_mut(a) {
+                    *v += (ia as f64 + 1.0 - ua) * w;
+                }
+                if let Some(mid) = buf.get_mut(a + 1..b - 1) {
+                    mid.iter_mut().for_each(|v| *v += w);
+                }
+                if let Some(v) = buf.get_mut(b - 1) {
+                    *v += (ub - (ib - 1) as f64) * w;
+                }
+            }
+        }
+        for (d, s) in row32.iter_mut().zip(buf.iter_mut()) {
+            *d = s.clamp(0.0, 1.0) as f32;
+            *s = 0.0;
+        }
+        let mut runs = Vec::new();
+        let mut tmp_runs = Vec::new();
+        emit_runs(0, 0, ix_lo as u32, &row32, &mut tmp_runs, &mut cov.vals);
+        runs.extend(tmp_runs.iter().map(|r| (r.ix0, r.offset, r.len)));
+        cov.rows.push(runs);
+    }
+    if inside {
+        rescale_to_area(&mut cov.vals, area_mm2 / (sx * sy));
+    }
+    cov
+}
+
+/// Adjust the partial (boundary) cells so that Σ fractions equals `target` cells: the
+/// midpoint sampling along y misplaces area only at the boundary, so that is where the
+/// correction goes. Multiplicative, clamped to [0, 1], a few passes to pass on what the
+/// clamping held back.
+fn rescale_to_area(vals: &mut [f32], target: f64) {
+    for _ in 0..6 {
+        let sum: f64 = vals.iter().map(|&v| v as f64).sum();
+        let delta = target - sum;
+        if delta.abs() <= 1e-7 * target.max(1e-12) {
+            return;
+        }
+        let partial: f64 = vals.iter().filter(|&&v| v < 1.0).map(|&v| v as f64).sum();
+        if partial <= 0.0 {
+            return;
+        }
+        let k = (1.0 + delta / partial).max(0.0);
+        for v in vals.iter_mut().filter(|v| **v < 1.0) {
+            *v = ((*v as f64) * k).min(1.0) as f32;
+        }
+    }
+}
+
+/// Rasterise `structure` on `lattice`: for each cell, the fraction of its volume inside
+/// the structure's slab model (see the crate documentation). Along z the overlap of the
+/// cell with each slab is exact; in-plane, x is exact and y is sampled at `subrows`
+/// lines per cell, rescaled per plane to the exact polygon area.
+pub fn rasterize(
+    structure: &Structure,
+    lattice: &Lattice,
+    params: &SlabParams,
+    subrows: usize,
+) -> Result<Occupancy, GeometryError> {
+    lattice.validate()?;
+    let stack = build_slabs(structure, params);
+    let mut o = rasterize_stack(&stack, lattice, subrows, &structure.name);
+    o.roi_number = Some(structure.roi_number);
+    Ok(o)
+}
+
+pub(crate) fn rasterize_stack(
+    stack: &SlabStack,
+    lattice: &Lattice,
+    subrows: usize,
+    name: &str,
+) -> Occupancy {
+    let mut occ = Occupancy::empty(lattice.clone(), name);
+    occ.contour_volume_cc = Some(stack.volume_mm3() / 1000.0);
+    occ.warnings = stack.warnings.clone();
+    let [nz, _, _] = lattice.dims;
+    let sz = lattice.spacing[2];
+    let z_low = lattice.lower_edge(2);
+    // For every lattice z cell, the slabs it overlaps and the overlapped fraction of the
+    // cell's height: exact along z.
+    let contrib: Vec<Vec<(usize, f32)>> = (0..nz)
+        .map(|iz| {
+            let (c0, c1) = (z_low + iz as f64 * sz, z_low + (iz + 1) as f64 * sz);
+            let first = stack.slabs.partition_point(|s| s.z_hi <= c0);
+            stack.slabs[first.min(stack.slabs.len())..]
+                .iter()
+                .enumerate()
+                .take_while(|(_, s)| s.z_lo < c1)
+                .filter_map(|(k, s)| {
+                    let ov = (s.z_hi.min(c1) - s.z_lo.max(c0)) / sz;
+                    (ov > 1e-9).then_some((first + k, ov.min(1.0) as f32))
+                })
+                .collect()
+        })
+        .collect();
+    let mut needed = vec![false; stack.slabs.len()];
+    for c in contrib.iter().flatten() {
+        if let Some(n) = needed.get_mut(c.0) {
+            *n = true;
+        }
+    }
+    let coverages: Vec<Option<Coverage2D>> = stack
+        .slabs
+        .par_iter()
+        .zip(stack.edges.par_iter())
+        .zip(needed.par_iter())
+        .map(|((s, pe), &need)| need.then(|| plane_coverage(pe, s.area_mm2, lattice, subrows)))
+        .collect();
+    let nx = lattice.dims[2];
+    let ny = lattice.dims[1];
+    let parts: Vec<(Vec<Run>, Vec<f32>)> = contrib
+        .par_iter()
+        .enumerate()
+        .map(|(iz, c)| {
+            let mut runs = Vec::new();
+            let mut fr = Vec::new();
+            let covs: Vec<(&Coverage2D, f32)> = c
+                .iter()
+                .filter_map(|&(k, w)| coverages.get(k).and_then(|o| o.as_ref()).map(|cv| (cv, w)))
+                .collect();
+            match covs.as_slice() {
+                [] => {}
+                [(cv, w)] => {
+                    for (i, row) in cv.rows.iter().enumerate() {
+                        for &(ix0, off, len) in row {
+                            runs.push(Run {
+                                iz: iz as u32,
+                                iy: (cv.iy0 + i) as u32,
+                                ix0,
+                                len,
+                                offset: fr.len(),
+                            });
+                            let src = cv.vals.get(off..off + len as usize).unwrap_or(&[]);
+                            fr.extend(src.iter().map(|v| v * w));
+                        }
+                    }
+                }
+                many => {
+                    let mut buf = vec![0f32; nx];
+                    for iy in 0..ny {
+                        let (mut lo, mut hi) = (usize::MAX, 0);
+                        for (cv, w) in many {
+                            for &(ix0, off, len) in cv.row(iy) {
+                                let x0 = ix0 as usize;
+                                let x1 = x0 + len as usize;
+                                let src = cv.vals.get(off..off + len as usize).unwrap_or(&[]);
+                                if let Some(dst) = buf.get_mut(x0..x1) {
+                                    dst.iter_mut().zip(src).for_each(|(d, s)| *d += s * w);
+                                    lo = lo.min(x0);
+                                    hi = hi.max(x1);
+                                }
+                            }
+                        }
+                        if let Some(seg) = buf.get_mut(lo..hi) {
+                            seg.iter_mut().for_each(|v| *v = v.min(1.0));
+                            emit_runs(iz as u32, iy as u32, lo as u32, seg, &mut runs, &mut fr);
+                            seg.fill(0.0);
+                        }
+                    }
+                }
+            }
+            // Products of tiny fractions can underflow to zero; keep only occupied cells.
+            (runs, fr)
+        })
+        .collect();
+    concat_parts(parts, &mut occ.runs, &mut occ.fractions);
+    occ
+}
