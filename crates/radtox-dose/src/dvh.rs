@@ -340,6 +340,11 @@ impl Dvh {
     }
 
     fn usable_width(&self, bin_width: f64) -> f64 {
+        if !(bin_width.is_finite() && bin_width > 0.0) {
+            // Left as is so that the strict version reports it (f64::max would
+            // silently replace a NaN).
+            return bin_width;
+        }
         let max = if self.is_empty() {
             0.0
         } else {
