@@ -1,0 +1,122 @@
+//! RT Plan: label, fractions, prescriptions, references.
+
+use crate::error::DicomError;
+use crate::object::{Attrs, Kind, expect_kind, open};
+use dicom_dictionary_std::tags;
+use radtox_model::{PlanInfo, Prescription};
+use std::path::Path;
+
+/// Read an RT Plan (or RT Ion Plan). A truncated file is read up to its BeamSequence,
+/// which keeps the fraction group and dose reference data (with a warning).
+pub fn read_rt_plan(path: &Path) -> Result<PlanInfo, DicomError> {
+    let (opened, truncated) = match open(path, None) {
+        Ok(o) => (o, None),
+        Err(DicomError::Unreadable { message, .. }) => {
+            // Beams come after fraction groups and dose references in tag order; what
+            // precedes them is enough for dosimetry.
+            let salvaged = open(path, Some(tags::BEAM_SEQUENCE))
+                .or_else(|_| open(path, Some(tags::ION_BEAM_SEQUENCE)));
+            match salvaged {
+                Ok(o) => (o, Some(message)),
+                Err(_) => {
+                    return Err(DicomError::Unreadable {
+                        path: path.to_path_buf(),
+                        message,
+                    });
+                }
+            }
+        }
+        Err(e) => return Err(e),
+    };
+    expect_kind(&opened.obj, path, Kind::Plan, "an RT Plan")?;
+    let a = Attrs::new(&opened.obj, path);
+    let mut warnings = opened.warnings;
+    if let Some(message) = truncated {
+        warnings.push(format!(
+            "the file is truncated or damaged ({message}); read up to the beam sequence only"
+        ));
+    }
+
+    let fraction_groups = a.items(tags::FRACTION_GROUP_SEQUENCE);
+    let mut fractions = None;
+    if let Some(fg) = fraction_groups.first() {
+        let f = a.with_context(fg, "FractionGroupSequence item 1");
+        fractions =
+            match f.int_opt(tags::NUMBER_OF_FRACTIONS_PLANNED)? {
+                Some(n) => Some(u32::try_from(n).map_err(|_| {
+                    f.bad(tags::NUMBER_OF_FRACTIONS_PLANNED, format!("{n} fractions"))
+                })?),
+                None => None,
+            };
+    }
+    if fraction_groups.len() > 1 {
+        warnings.push(format!(
+            "{} fraction groups: fractions taken from the first",
+            fraction_groups.len()
+        ));
+    }
+
+    let mut prescriptions = Vec::new();
+    for (n, item) in a.items(tags::DOSE_REFERENCE_SEQUENCE).iter().enumerate() {
+        let ctx = format!("DoseReferenceSequence item {}", n + 1);
+        let d = a.with_context(item, &ctx);
+        prescriptions.push(Prescription {
+            description: d.str_opt(tags::DOSE_REFERENCE_DESCRIPTION),
+            structure_type: d.str_opt(tags::DOSE_REFERENCE_STRUCTURE_TYPE),
+            reference_type: d.str_opt(tags::DOSE_REFERENCE_TYPE),
+            roi_number: d.i32_opt(tags::REFERENCED_ROI_NUMBER)?,
+            dose_gy: d.f64_opt(tags::TARGET_PRESCRIPTION_DOSE)?,
+        });
+    }
+
+    // Fallback: no TargetPrescriptionDose anywhere → Σ BeamDose × fractions.
+    if prescriptions.iter().all(|p| p.dose_gy.is_none())
+        && let (Some(fg), Some(nfx)) = (fraction_groups.first(), fractions)
+    {
+        let f = a.with_context(fg, "FractionGroupSequence item 1");
+        let mut per_fraction = 0.0;
+        let mut any = false;
+        for b in f.items(tags::REFERENCED_BEAM_SEQUENCE) {
+            if let Some(d) = a
+                .with_context(b, "FractionGroupSequence item 1")
+                .f64_opt(tags::BEAM_DOSE)?
+            {
+                per_fraction += d;
+                any = true;
+            }
+        }
+        if any {
+            let total = per_fraction * nfx as f64;
+            warnings.push(format!(
+                "no TargetPrescriptionDose in DoseReferenceSequence: prescription taken as the sum of \
+                 BeamDose over the first fraction group × {nfx} fractions = {total:.4} Gy"
+            ));
+            prescriptions.push(Prescription {
+                description: Some("sum of BeamDose × fractions".into()),
+                structure_type: None,
+                reference_type: Some("TARGET".into()),
+                roi_number: None,
+                dose_gy: Some(total),
+            });
+        }
+    }
+
+    let referenced_structure_set_uid = a
+        .items(tags::REFERENCED_STRUCTURE_SET_SEQUENCE)
+        .first()
+        .and_then(|i| {
+            a.with_context(i, "")
+                .str_opt(tags::REFERENCED_SOP_INSTANCE_UID)
+        });
+    Ok(PlanInfo {
+        source: path.to_path_buf(),
+        sop_instance_uid: a.str_opt(tags::SOP_INSTANCE_UID),
+        frame_of_reference_uid: a.str_opt(tags::FRAME_OF_REFERENCE_UID),
+        referenced_structure_set_uid,
+        label: a.str_opt(tags::RT_PLAN_LABEL),
+        name: a.str_opt(tags::RT_PLAN_NAME),
+        fractions,
+        prescriptions,
+        warnings,
+    })
+}

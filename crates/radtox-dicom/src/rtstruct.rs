@@ -1,0 +1,211 @@
+//! RT Structure Set: ROIs matched across sequences by ROI number, closed planar contours
+//! grouped into axial planes.
+
+use crate::error::DicomError;
+use crate::object::{Attrs, Kind, expect_kind, open};
+use dicom_dictionary_std::tags;
+use radtox_model::{ContourPlane, IgnoredContour, Polygon, Structure, StructureSet};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Contours whose z differ by at most this much (mm) share a plane, and a contour's
+/// points must lie within this much of their mean z to count as axial.
+pub const PLANE_TOLERANCE_MM: f64 = 0.01;
+
+/// Read an RT Structure Set. Errors name the file, ROI and attribute; skipped contours
+/// (degenerate, non-axial) are reported in [`StructureSet::warnings`].
+pub fn read_rt_struct(path: &Path) -> Result<StructureSet, DicomError> {
+    let opened = open(path, None)?;
+    expect_kind(&opened.obj, path, Kind::Struct, "an RT Structure Set")?;
+    let a = Attrs::new(&opened.obj, path);
+    let mut warnings = opened.warnings;
+
+    let mut structures: Vec<Structure> = Vec::new();
+    let mut roi_frames: Vec<String> = Vec::new();
+    for (n, item) in a.items(tags::STRUCTURE_SET_ROI_SEQUENCE).iter().enumerate() {
+        let ctx = format!("StructureSetROISequence item {}", n + 1);
+        let r = a.with_context(item, &ctx);
+        let roi_number = r
+            .i32_opt(tags::ROI_NUMBER)?
+            .ok_or_else(|| r.missing(tags::ROI_NUMBER))?;
+        if structures.iter().any(|s| s.roi_number == roi_number) {
+            return Err(r.bad(
+                tags::ROI_NUMBER,
+                format!("ROI number {roi_number} is used twice"),
+            ));
+        }
+        if let Some(f) = r.str_opt(tags::REFERENCED_FRAME_OF_REFERENCE_UID) {
+            roi_frames.push(f);
+        }
+        structures.push(Structure {
+            roi_number,
+            name: r.str_opt(tags::ROI_NAME).unwrap_or_default(),
+            interpreted_type: None,
+            color: None,
+            planes: Vec::new(),
+            ignored: Vec::new(),
+        });
+    }
+
+    for (n, item) in a
+        .items(tags::RTROI_OBSERVATIONS_SEQUENCE)
+        .iter()
+        .enumerate()
+    {
+        let ctx = format!("RTROIObservationsSequence item {}", n + 1);
+        let o = a.with_context(item, &ctx);
+        let Some(roi) = o.i32_opt(tags::REFERENCED_ROI_NUMBER)? else {
+            continue;
+        };
+        if let Some(s) = structures.iter_mut().find(|s| s.roi_number == roi) {
+            s.interpreted_type = o.str_opt(tags::RTROI_INTERPRETED_TYPE);
+        }
+    }
+
+    // ROIContourSequence items are matched by ReferencedROINumber, never by position.
+    for (n, item) in a.items(tags::ROI_CONTOUR_SEQUENCE).iter().enumerate() {
+        let item_ctx = format!("ROIContourSequence item {}", n + 1);
+        let c = a.with_context(item, &item_ctx);
+        let roi = c
+            .i32_opt(tags::REFERENCED_ROI_NUMBER)?
+            .ok_or_else(|| c.missing(tags::REFERENCED_ROI_NUMBER))?;
+        let Some(structure) = structures.iter_mut().find(|s| s.roi_number == roi) else {
+            warnings.push(format!(
+                "{item_ctx} refers to ROI {roi}, which StructureSetROISequence does not define: ignored"
+            ));
+            continue;
+        };
+        let roi_ctx = format!("ROI {roi} '{}'", structure.name);
+        let c = a.with_context(item, &roi_ctx);
+        structure.color = match c.f64s_opt(tags::ROI_DISPLAY_COLOR) {
+            Ok(Some(v)) if v.len() == 3 => {
+                Some([v[0], v[1], v[2]].map(|x| x.clamp(0.0, 255.0) as u8))
+            }
+            _ => None,
+        };
+        read_contours(&c, structure, &mut warnings)?;
+    }
+
+    let frame_of_reference_uid = a
+        .items(tags::REFERENCED_FRAME_OF_REFERENCE_SEQUENCE)
+        .iter()
+        .find_map(|f| a.with_context(f, "").str_opt(tags::FRAME_OF_REFERENCE_UID))
+        .or_else(|| roi_frames.first().cloned())
+        .or_else(|| a.str_opt(tags::FRAME_OF_REFERENCE_UID));
+    if let Some(f) = &frame_of_reference_uid
+        && let Some(other) = roi_frames.iter().find(|r| *r != f)
+    {
+        warnings.push(format!(
+            "ROIs reference frame of reference {other}, the structure set {f}: using {f}"
+        ));
+    }
+
+    Ok(StructureSet {
+        source: path.to_path_buf(),
+        sop_instance_uid: a.str_opt(tags::SOP_INSTANCE_UID),
+        frame_of_reference_uid,
+        label: a.str_opt(tags::STRUCTURE_SET_LABEL),
+        structures,
+        warnings,
+    })
+}
+
+/// ContourSequence of one ROI → planes (CLOSED_PLANAR) or `ignored` (the other types).
+fn read_contours(
+    c: &Attrs,
+    structure: &mut Structure,
+    warnings: &mut Vec<String>,
+) -> Result<(), DicomError> {
+    let roi_label = format!("ROI {} '{}'", structure.roi_number, structure.name);
+    let mut contours: Vec<(f64, Polygon)> = Vec::new();
+    let mut ignored: BTreeMap<String, usize> = BTreeMap::new();
+    for (n, item) in c.items(tags::CONTOUR_SEQUENCE).iter().enumerate() {
+        let ctx = format!("{roi_label} contour {}", n + 1);
+        let k = c.with_context(item, &ctx);
+        let kind = k
+            .str_opt(tags::CONTOUR_GEOMETRIC_TYPE)
+            .unwrap_or_else(|| "CLOSED_PLANAR".to_string());
+        if kind != "CLOSED_PLANAR" {
+            *ignored.entry(kind).or_default() += 1;
+            continue;
+        }
+        let data = k.f64s_opt(tags::CONTOUR_DATA)?.unwrap_or_default();
+        if data.len() % 3 != 0 {
+            return Err(k.bad(
+                tags::CONTOUR_DATA,
+                format!(
+                    "{} numbers is not a whole number of (x, y, z) points",
+                    data.len()
+                ),
+            ));
+        }
+        let points: Vec<[f64; 3]> = data.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect();
+        if points.is_empty() {
+            warnings.push(format!("{ctx}: empty contour skipped"));
+            continue;
+        }
+        let z = points.iter().map(|p| p[2]).sum::<f64>() / points.len() as f64;
+        // Exports carry sub-micron jitter in z: keep the mean. A real spread means the
+        // contour is not axial (sagittal/coronal drawing), which the sampler cannot use.
+        let spread = points.iter().map(|p| (p[2] - z).abs()).fold(0.0, f64::max);
+        if spread > PLANE_TOLERANCE_MM {
+            warnings.push(format!(
+                "{roi_label}: contour {} near z = {z:.2} mm is not axial (z varies by {:.3} mm): skipped",
+                n + 1,
+                2.0 * spread
+            ));
+            continue;
+        }
+        let polygon = Polygon {
+            points: points.iter().map(|p| [p[0], p[1]]).collect(),
+        };
+        let mut distinct: Vec<[f64; 2]> = Vec::new();
+        for p in &polygon.points {
+            if !distinct
+                .iter()
+                .any(|q| (q[0] - p[0]).abs() < 1e-9 && (q[1] - p[1]).abs() < 1e-9)
+            {
+                distinct.push(*p);
+                if distinct.len() >= 3 {
+                    break;
+                }
+            }
+        }
+        if distinct.len() < 3 || polygon.signed_area().abs() < 1e-9 {
+            warnings.push(format!(
+                "{roi_label}: degenerate contour {} at z = {z:.2} mm ({} points, zero area) skipped",
+                n + 1,
+                polygon.points.len()
+            ));
+            continue;
+        }
+        contours.push((z, polygon));
+    }
+    contours.sort_by(|p, q| p.0.total_cmp(&q.0));
+    // Merge contours whose z agree within the tolerance into one plane (mean z).
+    let mut planes: Vec<(Vec<f64>, Vec<Polygon>)> = Vec::new();
+    for (z, polygon) in contours {
+        match planes.last_mut() {
+            Some((zs, polys)) if zs.first().is_some_and(|z0| z - z0 <= PLANE_TOLERANCE_MM) => {
+                zs.push(z);
+                polys.push(polygon);
+            }
+            _ => planes.push((vec![z], vec![polygon])),
+        }
+    }
+    structure.planes = planes
+        .into_iter()
+        .map(|(zs, polygons)| ContourPlane {
+            z: zs.iter().sum::<f64>() / zs.len() as f64,
+            polygons,
+        })
+        .collect();
+    structure.ignored = ignored
+        .into_iter()
+        .map(|(geometric_type, count)| IgnoredContour {
+            geometric_type,
+            count,
+        })
+        .collect();
+    Ok(())
+}
