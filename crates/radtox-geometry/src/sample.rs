@@ -31,7 +31,7 @@ impl Default for SamplingOptions {
     fn default() -> Self {
         SamplingOptions {
             end_caps: EndCaps::HalfSlab,
-            min_samples: 100_000,
+            min_samples: 200_000,
             max_refinement: 64,
             single_plane_thickness_mm: None,
             gap_factor: 1.5,
@@ -296,15 +296,21 @@ pub(crate) fn lattice_for_stacks(
         spacing_z
     };
     let target = spacing_z.min(dz) / 2.0;
-    let n = (spacing_z / target - 1e-9).ceil().max(1.0);
-    let sz = spacing_z / n;
-    let est_cells = volume / (sx * sy * sz);
+    let mut n = (spacing_z / target - 1e-9).ceil().max(1.0);
+    let est_cells = volume * n / (sx * sy * spacing_z);
     if est_cells < opts.min_samples as f64 && volume > 0.0 {
-        let r = ((opts.min_samples as f64 / est_cells).sqrt().ceil())
-            .clamp(1.0, opts.max_refinement.max(1) as f64);
+        // Refine towards cubic cells of edge e holding `min_samples` cells: a threshold
+        // isodose parallel to a lattice plane is resolved to half a cell along every
+        // axis, so no axis is left coarse. In-plane by an integer factor (alignment with
+        // the dose voxel centres is kept), along z by subdividing the contour spacing.
+        let e = (volume / opts.min_samples as f64).cbrt();
+        let max_r = opts.max_refinement.max(1) as f64;
+        let r = (sx.max(sy) / e - 1e-9).ceil().clamp(1.0, max_r);
         sx /= r;
         sy /= r;
+        n = n.max((spacing_z / e - 1e-9).ceil().min(n * max_r));
     }
+    let sz = spacing_z / n;
     // In-plane alignment with the dose voxel centres (refined cells subdivide them).
     let gx0 = grid.x.first().copied().unwrap_or(0.0);
     let gy0 = grid.y.first().copied().unwrap_or(0.0);
