@@ -114,6 +114,12 @@
 //! spacing is handled; a single-plane grid has no thickness and gives 0).
 
 mod dvh;
+
+/// `x > 0`, false for NaN: the check every "must be positive" input needs.
+#[inline]
+pub(crate) fn is_positive(x: f64) -> bool {
+    x > 0.0
+}
 mod grid;
 mod lq;
 mod metric;

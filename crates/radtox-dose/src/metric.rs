@@ -1,6 +1,6 @@
 //! TG-263 metric requests: parsing, canonical text, evaluation on a [`Dvh`].
 
-use crate::{Dvh, LqError, LqParams};
+use crate::{Dvh, LqError, LqParams, is_positive};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -71,7 +71,7 @@ impl DoseUnit {
     }
 
     /// Value in this unit of a dose in Gy of the unit's domain.
-    fn from_gy(self, d: f64, rx: Option<f64>) -> Option<f64> {
+    fn express(self, d: f64, rx: Option<f64>) -> Option<f64> {
         match self {
             DoseUnit::CGy => Some(100.0 * d),
             DoseUnit::PercentRx => rx.map(|rx| 100.0 * d / rx),
@@ -579,7 +579,7 @@ pub fn evaluate(req: &MetricRequest, dvh: &Dvh, ctx: &MetricContext) -> Result<f
         None
     };
     let total = dvh.volume_cc();
-    if !(total > 0.0) {
+    if !is_positive(total) {
         return Err(MetricError::EmptyStructure { metric: name() });
     }
     let undefined = |reason: String| MetricError::Undefined {
@@ -588,7 +588,7 @@ pub fn evaluate(req: &MetricRequest, dvh: &Dvh, ctx: &MetricContext) -> Result<f
     };
     let dose_out = |d: f64| match req.output {
         Output::Dose(u) => u
-            .from_gy(d, rx)
+            .express(d, rx)
             .ok_or_else(|| MetricError::NeedsPrescription { metric: name() }),
         _ => Ok(d),
     };
@@ -653,7 +653,7 @@ pub fn evaluate(req: &MetricRequest, dvh: &Dvh, ctx: &MetricContext) -> Result<f
         Metric::PaddickCi => {
             let rx = rx.unwrap_or(f64::NAN);
             let piv = reference()?.volume_at_dose_cc(rx);
-            if !(piv > 0.0) {
+            if !is_positive(piv) {
                 return Err(undefined(format!(
                     "no reference volume receives the prescription dose {rx} Gy"
                 )));
@@ -665,7 +665,7 @@ pub fn evaluate(req: &MetricRequest, dvh: &Dvh, ctx: &MetricContext) -> Result<f
             let rx = rx.unwrap_or(f64::NAN);
             let r = reference()?;
             let piv = r.volume_at_dose_cc(rx);
-            if !(piv > 0.0) {
+            if !is_positive(piv) {
                 return Err(undefined(format!(
                     "no reference volume receives the prescription dose {rx} Gy"
                 )));
@@ -674,7 +674,7 @@ pub fn evaluate(req: &MetricRequest, dvh: &Dvh, ctx: &MetricContext) -> Result<f
         }
         Metric::HomogeneityIcru83 => {
             let d50 = dvh.dose_at_volume_percent(50.0);
-            if !(d50 > 0.0) {
+            if !is_positive(d50) {
                 return Err(undefined(format!("D50% is {d50} Gy")));
             }
             Ok((dvh.dose_at_volume_percent(2.0) - dvh.dose_at_volume_percent(98.0)) / d50)

@@ -81,7 +81,7 @@ fn radix_sort_high_half(v: &mut Vec<u64>) {
     for (h, &(shift, bits)) in hist.iter().zip(PASSES.iter()) {
         // A digit shared by every sample (typical of the exponent bits of doses within one
         // structure) leaves the order unchanged: skip the pass.
-        if h.iter().any(|&c| c == n) {
+        if h.contains(&n) {
             continue;
         }
         let mut offset = [0usize; 2048];

@@ -1,6 +1,6 @@
 //! Check of our DVH against the planning system's own (RT Dose DVH Sequence).
 
-use crate::{Domain, Dvh, MetricError};
+use crate::{Domain, Dvh, MetricError, is_positive};
 use radtox_model::{TpsDvh, TpsDvhType, TpsVolumeUnits};
 use serde::{Deserialize, Serialize};
 
@@ -44,7 +44,7 @@ pub fn compare_with_tps(dvh: &Dvh, tps: &TpsDvh) -> Result<TpsDvhCheck, MetricEr
         )));
     }
     let ours_cc = dvh.volume_cc();
-    if !(ours_cc > 0.0) {
+    if !is_positive(ours_cc) {
         return Err(fail("our structure has no volume".into()));
     }
     if tps.volume_units == TpsVolumeUnits::PerU {
@@ -105,7 +105,7 @@ pub fn compare_with_tps(dvh: &Dvh, tps: &TpsDvh) -> Result<TpsDvhCheck, MetricEr
         TpsDvhType::Natural => return Err(fail("NATURAL DVHs are not supported".into())),
     };
     let tps_total = cumulative.first().copied().unwrap_or(0.0);
-    if !(tps_total > 0.0) {
+    if !is_positive(tps_total) {
         return Err(fail("the TPS DVH has no volume".into()));
     }
     let tps_mean_gy = differential
@@ -114,7 +114,7 @@ pub fn compare_with_tps(dvh: &Dvh, tps: &TpsDvh) -> Result<TpsDvhCheck, MetricEr
         .map(|(dv, (e, width))| dv * (e + 0.5 * width))
         .sum::<f64>()
         / differential.iter().sum::<f64>();
-    if !(tps_mean_gy > 0.0) {
+    if !is_positive(tps_mean_gy) {
         return Err(fail(format!("the TPS mean dose is {tps_mean_gy} Gy")));
     }
     let (tps_volume_cc, tps_volume_known) = match tps.volume_units {
