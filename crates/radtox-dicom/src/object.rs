@@ -2,7 +2,7 @@
 //! repairing VR UN elements, and typed attribute access with error context.
 
 use crate::error::DicomError;
-use dicom_core::header::{HasLength, Header};
+use dicom_core::header::HasLength;
 use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
 use dicom_core::{DataElement, Tag, VR};
 use dicom_dictionary_std::tags;
