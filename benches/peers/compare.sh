@@ -10,7 +10,8 @@
 # Each tool is timed as a whole process (start-up, reading, rasterising, histograms, writing),
 # which is what a user waits for: wall time from bash's EPOCHREALTIME (microseconds; GNU time's %e
 # has only 10 ms resolution) and peak RSS from `/usr/bin/time -f %M` (KiB; for plastimatch the
-# max over its two processes, convert and dvh).
+# max over its two processes, convert and dvh). CPU time (user + sys, 10 ms resolution) is kept too:
+# it moves less than wall time when other jobs share the machine.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -37,19 +38,20 @@ if [ -z "$radtox" ]; then
     done
 fi
 
-# measure LABEL N CMD...: appends "LABEL<TAB>wall_s<TAB>peak_kib" per run to $times.
+# measure LABEL N CMD...: appends "LABEL<TAB>wall_s<TAB>peak_kib<TAB>cpu_s" per run to $times.
 measure() {
-    local label="$1" n="$2" i t0 t1 rss
+    local label="$1" n="$2" i t0 t1 rss usr sys
     shift 2
     for ((i = 1; i <= n; i++)); do
         t0=$EPOCHREALTIME
-        if ! /usr/bin/time -f "%M" -o "$out/time.$label" "$@" >"$out/stdout.$label" 2>"$out/stderr.$label"; then
+        if ! /usr/bin/time -f "%M %U %S" -o "$out/time.$label" "$@" >"$out/stdout.$label" 2>"$out/stderr.$label"; then
             echo "compare: $label failed (run $i), see $out/stderr.$label" >&2
             return 1
         fi
         t1=$EPOCHREALTIME
-        rss="$(tail -n 1 "$out/time.$label")"
-        printf '%s\t%s\t%s\n' "$label" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')" "$rss" >>"$times"
+        read -r rss usr sys < <(tail -n 1 "$out/time.$label")
+        printf '%s\t%s\t%s\t%s\n' "$label" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')" "$rss" \
+            "$(awk -v u="$usr" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')" >>"$times"
         printf '  %-12s run %d/%d: %s s, %s KiB\n' "$label" "$i" "$n" \
             "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" "$rss" >&2
     done

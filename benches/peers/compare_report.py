@@ -24,8 +24,9 @@ def load_times(path):
     for line in Path(path).read_text().splitlines():
         if not line.strip():
             continue
-        label, wall, kib = line.split("\t")
-        runs.setdefault(label, []).append((float(wall), int(kib)))
+        fields = line.split("\t")
+        cpu = float(fields[3]) if len(fields) > 3 else float("nan")
+        runs.setdefault(fields[0], []).append((float(fields[1]), int(fields[2]), cpu))
     return runs
 
 
@@ -63,15 +64,17 @@ def main():
     except OSError:
         pass
     print("== whole-process timings (wall: median / best of runs; peak RSS: max over runs)")
-    print(f"{'tool':<12} {'runs':>4} {'wall median s':>14} {'wall best s':>12} {'peak RSS MiB':>13}")
+    print(f"{'tool':<12} {'runs':>4} {'wall median s':>14} {'wall best s':>12} {'peak RSS MiB':>13} {'CPU median s':>13}")
     summary = {}
     for label in ("radtox", "plastimatch", "dicompyler"):
         if label not in runs:
             continue
-        walls = [w for w, _ in runs[label]]
-        peak = max(k for _, k in runs[label]) * 1024
-        summary[label] = (statistics.median(walls), min(walls), peak)
-        print(f"{label:<12} {len(walls):>4} {statistics.median(walls):>14.3f} {min(walls):>12.3f} {peak / MIB:>13.1f}")
+        walls = [r[0] for r in runs[label]]
+        peak = max(r[1] for r in runs[label]) * 1024
+        cpu = statistics.median(r[2] for r in runs[label])
+        summary[label] = (statistics.median(walls), min(walls), peak, cpu)
+        print(f"{label:<12} {len(walls):>4} {statistics.median(walls):>14.3f} {min(walls):>12.3f} "
+              f"{peak / MIB:>13.1f} {cpu:>13.2f}")
 
     cols, rows, frames, gbytes = grid_bytes(args.rtdose)
     print()
