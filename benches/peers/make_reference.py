@@ -35,7 +35,7 @@ def rounded(value):
 
 
 def plastimatch_version():
-    out = subprocess.run(["plastimatch", "--version"], capture_output=True, text=True)
+    out = subprocess.run(["plastimatch", "--version"], capture_output=True, text=True, check=False)
     return (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr) else None
 
 
@@ -57,7 +57,7 @@ def main():
         pm_dir = Path(tmp) / "plastimatch"
         pm = subprocess.run(
             ["bash", str(HERE / "plastimatch_dvh.sh"), str(plan), str(pm_dir)],
-            capture_output=True, text=True,
+            capture_output=True, text=True, check=False,
         )
         if pm.returncode == 0:
             pm_structs = {s["roi_number"]: s for s in json.loads((pm_dir / "summary.json").read_text())["structures"]}
