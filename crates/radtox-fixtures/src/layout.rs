@@ -125,10 +125,7 @@ impl GridSpec {
                     Some(f) if *f != 0.0 => return Err(bad("the first offset must be 0")),
                     _ => {}
                 }
-                if offs
-                    .windows(2)
-                    .any(|w| w[1] <= w[0] || !w[1].is_finite())
-                {
+                if offs.windows(2).any(|w| w[1] <= w[0] || !w[1].is_finite()) {
                     return Err(bad("offsets must be finite and strictly increasing"));
                 }
                 Ok(offs.iter().map(|o| self.origin[2] + o).collect())

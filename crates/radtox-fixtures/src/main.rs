@@ -14,6 +14,9 @@ struct Args {
     /// Write only the phantom with this name (`breast-left`, `brain-srs`).
     #[arg(long)]
     only: Option<String>,
+    /// Print a Markdown table of each phantom's ROIs instead of writing files.
+    #[arg(long)]
+    describe: bool,
 }
 
 fn main() -> ExitCode {
@@ -21,6 +24,11 @@ fn main() -> ExitCode {
     let mut wrote = 0;
     for (ph, opts) in radtox_fixtures::shipped() {
         if args.only.as_ref().is_some_and(|n| n != &ph.name) {
+            continue;
+        }
+        if args.describe {
+            println!("## {}\n\n{}", ph.name, ph.describe_markdown());
+            wrote += 1;
             continue;
         }
         let dir = args.out_dir.join(&ph.name);

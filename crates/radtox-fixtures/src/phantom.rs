@@ -203,4 +203,36 @@ impl Phantom {
     pub(crate) fn prescription_ds(&self) -> f64 {
         ds_round(self.prescription_gy, 6)
     }
+
+    /// A Markdown table of the ROIs (number, name, type, shape, analytic and slab
+    /// volumes), as used in `fixtures/README.md`.
+    pub fn describe_markdown(&self) -> String {
+        let mut out = String::from(
+            "| ROI | name | type | shape | volume (cm³, analytic) | volume (cm³, contour slabs) | planes, spacing |\n\
+             |---|---|---|---|---|---|---|\n",
+        );
+        for s in &self.structures {
+            let kind = match &s.shape {
+                crate::Shape::Sphere { .. } => "sphere",
+                crate::Shape::Ellipsoid { .. } => "ellipsoid",
+                crate::Shape::Cylinder { .. } => "elliptic cylinder",
+                crate::Shape::Cone { .. } => "cone",
+                crate::Shape::Box { .. } => "box",
+                crate::Shape::Shell { .. } => "shell (outline + hole)",
+                crate::Shape::Union(_) => "union",
+            };
+            out.push_str(&format!(
+                "| {} | `{}` | {} | {} | {:.3} | {:.3} | {} × {} mm |\n",
+                s.roi_number,
+                s.name,
+                s.interpreted_type,
+                kind,
+                s.shape.volume_mm3() / 1000.0,
+                s.slab_volume_mm3() / 1000.0,
+                s.contour_planes().len(),
+                s.contour.spacing_mm
+            ));
+        }
+        out
+    }
 }

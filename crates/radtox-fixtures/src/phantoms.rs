@@ -49,7 +49,9 @@ pub(crate) fn sphere_radius_for_cc(cc: f64) -> f64 {
 /// of 48.5 Gy (≈ 50 Gy with scatter) over the left breast whose posterior edge (penumbra 4 mm) runs across the
 /// anterior heart, LAD and left lung, plus a weak linear scatter gradient.
 ///
-/// The thorax is an elliptic cylinder 350 × 250 mm, 160 mm long. Names are clinical,
+/// The thorax is an elliptic cylinder 350 × 250 mm, 162 mm long. Contour planes lie
+/// every 3 mm at z = 1.5 + 3k and every flat end (cylinders, boxes) lies on a multiple
+/// of 3 mm, so planes are mid-slab and the slab volume of a box equals its volume. Names are clinical,
 /// mostly TG-263 (`Heart`, `Lung_R`, `Breast_L`, `Ventricle_L`, `Bone_Sternum`,
 /// `Rib03_L`, `VB_T06`, ...) with two messy ones on purpose (`Lt Lung`, `LAD`).
 /// Dose grid: 4 mm in-plane, 5 mm between frames, covering the whole thorax.
@@ -69,7 +71,7 @@ pub fn breast_left() -> Phantom {
             "External",
             "EXTERNAL",
             [0, 255, 0],
-            cylinder([0.0, 0.0, 0.0], [175.0, 125.0], 160.0),
+            cylinder([0.0, 0.0, 0.0], [175.0, 125.0], 162.0),
             &big,
         ),
         roi(
@@ -147,7 +149,7 @@ pub fn breast_left() -> Phantom {
             "LAD",
             "ORGAN",
             [255, 255, 0],
-            cylinder([32.0, -50.0, -25.0], [2.0, 2.0], 50.0),
+            cylinder([32.0, -50.0, -25.5], [2.0, 2.0], 51.0),
             &small,
         ),
         roi(
@@ -155,7 +157,7 @@ pub fn breast_left() -> Phantom {
             "Bone_Sternum",
             "ORGAN",
             [230, 230, 200],
-            boxed([-12.0, -75.0, -60.0], [12.0, -62.0, 50.0]),
+            boxed([-12.0, -75.0, -60.0], [12.0, -62.0, 51.0]),
             &small,
         ),
         roi(
@@ -163,7 +165,7 @@ pub fn breast_left() -> Phantom {
             "Rib03_L",
             "ORGAN",
             [220, 220, 180],
-            boxed([25.0, -62.0, 44.0], [110.0, -54.0, 52.0]),
+            boxed([25.0, -62.0, 45.0], [110.0, -54.0, 51.0]),
             &small,
         ),
         roi(
@@ -171,7 +173,7 @@ pub fn breast_left() -> Phantom {
             "Rib04_L",
             "ORGAN",
             [220, 220, 180],
-            boxed([25.0, -62.0, 20.0], [110.0, -54.0, 28.0]),
+            boxed([25.0, -62.0, 21.0], [110.0, -54.0, 27.0]),
             &small,
         ),
         roi(
@@ -179,7 +181,7 @@ pub fn breast_left() -> Phantom {
             "Rib05_L",
             "ORGAN",
             [220, 220, 180],
-            boxed([25.0, -62.0, -4.0], [110.0, -54.0, 4.0]),
+            boxed([25.0, -62.0, -3.0], [110.0, -54.0, 3.0]),
             &small,
         ),
         roi(
@@ -187,7 +189,7 @@ pub fn breast_left() -> Phantom {
             "VB_T06",
             "ORGAN",
             [200, 200, 150],
-            cylinder([0.0, 78.0, 30.0], [16.0, 14.0], 20.0),
+            cylinder([0.0, 78.0, 31.5], [16.0, 14.0], 21.0),
             &small,
         ),
         roi(
@@ -195,7 +197,7 @@ pub fn breast_left() -> Phantom {
             "VB_T07",
             "ORGAN",
             [200, 200, 150],
-            cylinder([0.0, 78.0, 7.0], [16.0, 14.0], 20.0),
+            cylinder([0.0, 78.0, 7.5], [16.0, 14.0], 21.0),
             &small,
         ),
         roi(
@@ -203,7 +205,7 @@ pub fn breast_left() -> Phantom {
             "VB_T08",
             "ORGAN",
             [200, 200, 150],
-            cylinder([0.0, 78.0, -16.0], [16.0, 14.0], 20.0),
+            cylinder([0.0, 78.0, -16.5], [16.0, 14.0], 21.0),
             &small,
         ),
         roi(
