@@ -153,7 +153,7 @@ fn check_dose(ph: &Phantom, path: &Path, opts: &WriteOptions) {
     }
     let expected = ph.expected_dose_grid(opts).unwrap();
     let mut max_err = 0.0f64;
-    for f in 0..frames {
+    for (f, off) in gfov.iter().enumerate() {
         for r in 0..rows {
             for c in 0..cols {
                 let k = (f * rows + r) * cols + c;
@@ -168,7 +168,7 @@ fn check_dose(ph: &Phantom, path: &Path, opts: &WriteOptions) {
                 // PS3.3 C.7.6.2.1.1: P = IPP + c·Δcol·rowcos + r·Δrow·colcos.
                 let x = ipp[0] + c as f64 * ps[1] * iop[0] + r as f64 * ps[0] * iop[3];
                 let y = ipp[1] + c as f64 * ps[1] * iop[1] + r as f64 * ps[0] * iop[4];
-                let z = if absolute { gfov[f] } else { ipp[2] + gfov[f] };
+                let z = if absolute { *off } else { ipp[2] + off };
                 let truth = ph.dose.dose_at([x, y, z]);
                 let err = (gy - truth).abs();
                 max_err = max_err.max(err);
