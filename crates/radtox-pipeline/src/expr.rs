@@ -52,6 +52,39 @@ impl StructureExpr {
         }
     }
 
+    /// Flatten nested unions and intersections and unwrap one-item lists; the set
+    /// described is unchanged.
+    pub fn simplify(self) -> StructureExpr {
+        let flatten = |v: Vec<StructureExpr>, union: bool| -> Vec<StructureExpr> {
+            let mut out = Vec::new();
+            for e in v.into_iter().map(StructureExpr::simplify) {
+                match (e, union) {
+                    (StructureExpr::Union(inner), true) | (StructureExpr::Intersection(inner), false) => {
+                        out.extend(inner)
+                    }
+                    (e, _) => out.push(e),
+                }
+            }
+            out
+        };
+        match self {
+            StructureExpr::Union(v) => {
+                let mut v = flatten(v, true);
+                if v.len() == 1 { v.remove(0) } else { StructureExpr::Union(v) }
+            }
+            StructureExpr::Intersection(v) => {
+                let mut v = flatten(v, false);
+                if v.len() == 1 { v.remove(0) } else { StructureExpr::Intersection(v) }
+            }
+            StructureExpr::Difference(a, b) => {
+                StructureExpr::Difference(Box::new(a.simplify()), Box::new(b.simplify()))
+            }
+            StructureExpr::Expand(e, mm) => StructureExpr::Expand(Box::new(e.simplify()), mm),
+            StructureExpr::Contract(e, mm) => StructureExpr::Contract(Box::new(e.simplify()), mm),
+            r @ StructureExpr::Ref(_) => r,
+        }
+    }
+
     /// Rewrite every `Ref` (globs included) through `f`; used to expand globs into the
     /// concrete structures of a plan.
     pub fn map_refs(&self, f: &mut impl FnMut(&str) -> StructureExpr) -> StructureExpr {

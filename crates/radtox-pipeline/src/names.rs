@@ -123,6 +123,8 @@ struct StandardName {
 struct Lateral {
     base: String,
     key: String,
+    /// The base name normalised, so `OpticNrv_L` is recognised as well as `Optic Nerve L`.
+    base_key: String,
     origin: RuleOrigin,
 }
 
@@ -248,7 +250,7 @@ pub(crate) struct RawNames {
     #[serde(default)]
     standard: Vec<Spanned<String>>,
     #[serde(default)]
-    lateral: Vec<Spanned<String>>,
+    lateral: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
     aliases: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
@@ -347,19 +349,21 @@ impl NameRules {
                 origin: origin(s.span().start),
             });
         }
-        for l in &raw.lateral {
-            let base = l.get_ref().trim();
-            if base.is_empty() {
+        for (written, base) in &raw.lateral {
+            let key = normalise(written.get_ref());
+            let base_name = base.get_ref().trim();
+            if key.is_empty() || base_name.is_empty() {
                 errors.push(src.at(
-                    l.span().start,
-                    Problem::BadNameRule("empty lateral base".into()),
+                    written.span().start,
+                    Problem::BadNameRule("empty lateral organ name".into()),
                 ));
                 continue;
             }
             self.lateral.push(Lateral {
-                base: base.to_string(),
-                key: normalise(base),
-                origin: origin(l.span().start),
+                base: base_name.to_string(),
+                key,
+                base_key: normalise(base_name),
+                origin: origin(written.span().start),
             });
         }
         // Two aliases of one file that normalise alike must agree, or the table itself
@@ -583,7 +587,10 @@ impl NameRules {
             && !body.is_empty()
         {
             let body_key = body.join(" ");
-            if let Some(l) = self.lateral.iter().find(|l| l.key == body_key) {
+            if let Some(l) = self
+                .lateral
+                .iter()
+                .find(|l| l.key == body_key || l.base_key == body_key) {
                 let s = side.to_ascii_uppercase();
                 return Some(decision(
                     format!("{}_{s}", l.base),

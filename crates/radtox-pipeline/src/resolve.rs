@@ -300,7 +300,7 @@ fn concretise(
         }
     });
     if missing.is_empty() {
-        Ok(e)
+        Ok(e.simplify())
     } else {
         Err(missing)
     }
