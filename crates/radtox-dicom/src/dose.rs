@@ -434,7 +434,7 @@ impl Raw<'_> {
             Raw::Words(w, _) => w[i],
             Raw::Dwords(d) => {
                 let v = d[i / 2];
-                if i % 2 == 0 {
+                if i.is_multiple_of(2) {
                     v as u16
                 } else {
                     (v >> 16) as u16
