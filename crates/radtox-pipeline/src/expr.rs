@@ -59,9 +59,8 @@ impl StructureExpr {
             let mut out = Vec::new();
             for e in v.into_iter().map(StructureExpr::simplify) {
                 match (e, union) {
-                    (StructureExpr::Union(inner), true) | (StructureExpr::Intersection(inner), false) => {
-                        out.extend(inner)
-                    }
+                    (StructureExpr::Union(inner), true)
+                    | (StructureExpr::Intersection(inner), false) => out.extend(inner),
                     (e, _) => out.push(e),
                 }
             }
@@ -70,11 +69,19 @@ impl StructureExpr {
         match self {
             StructureExpr::Union(v) => {
                 let mut v = flatten(v, true);
-                if v.len() == 1 { v.remove(0) } else { StructureExpr::Union(v) }
+                if v.len() == 1 {
+                    v.remove(0)
+                } else {
+                    StructureExpr::Union(v)
+                }
             }
             StructureExpr::Intersection(v) => {
                 let mut v = flatten(v, false);
-                if v.len() == 1 { v.remove(0) } else { StructureExpr::Intersection(v) }
+                if v.len() == 1 {
+                    v.remove(0)
+                } else {
+                    StructureExpr::Intersection(v)
+                }
             }
             StructureExpr::Difference(a, b) => {
                 StructureExpr::Difference(Box::new(a.simplify()), Box::new(b.simplify()))

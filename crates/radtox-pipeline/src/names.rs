@@ -590,7 +590,8 @@ impl NameRules {
             if let Some(l) = self
                 .lateral
                 .iter()
-                .find(|l| l.key == body_key || l.base_key == body_key) {
+                .find(|l| l.key == body_key || l.base_key == body_key)
+            {
                 let s = side.to_ascii_uppercase();
                 return Some(decision(
                     format!("{}_{s}", l.base),

@@ -1,8 +1,8 @@
 //! Name mapping on every structure name of ../shared/data and of the fixtures, with the
 //! expected TG-263 name (or none) written out by hand.
 
-use radtox_pipeline::{DecisionKind, NameRules, map_names, map_structures};
 use radtox_model::Structure;
+use radtox_pipeline::{DecisionKind, NameRules, map_names, map_structures};
 use std::path::PathBuf;
 
 fn base() -> NameRules {
@@ -156,7 +156,13 @@ fn raystation_collision_and_roi_types() {
     let rules = base();
     let names = ["PTV_4", "ptv4", "GTV_1", "BODY"];
     let r = map_names(&names, &rules);
-    assert_eq!(r.ambiguous, [("PTV_4".to_string(), vec!["PTV_4".to_string(), "ptv4".to_string()])]);
+    assert_eq!(
+        r.ambiguous,
+        [(
+            "PTV_4".to_string(),
+            vec!["PTV_4".to_string(), "ptv4".to_string()]
+        )]
+    );
     assert_eq!(r.tg263_names(), ["GTV_1", "External"]);
     assert_eq!(r.decisions.len(), 4, "never drop a structure");
     assert!(r.decision("ptv4").unwrap().rule.starts_with("ambiguous"));
@@ -179,7 +185,10 @@ fn raystation_collision_and_roi_types() {
     assert!(r.ambiguous.is_empty());
     assert_eq!(r.tg263_names(), ["PTV_4", "External"]);
     assert_eq!(r.unmapped, ["ptv4", "Low Dose Region"]);
-    assert_eq!(r.decision("patient").unwrap().kind, DecisionKind::InterpretedType);
+    assert_eq!(
+        r.decision("patient").unwrap().kind,
+        DecisionKind::InterpretedType
+    );
 }
 
 #[test]

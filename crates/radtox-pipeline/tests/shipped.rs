@@ -29,7 +29,10 @@ fn every_shipped_pipeline_loads() {
             n += 1;
         }
     }
-    assert_eq!(n, 4, "brain-srs, breast-left, breast-right, bone-metastases");
+    assert_eq!(
+        n, 4,
+        "brain-srs, breast-left, breast-right, bone-metastases"
+    );
 }
 
 #[test]
@@ -70,9 +73,21 @@ fn breast_pipelines_are_mirror_images() {
     let l = load("breast-left.toml");
     let r = load("breast-right.toml");
     let ids = |p: &Pipeline| p.rules.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
-    assert_eq!(ids(&l), ["C1", "C2", "C3", "C4", "C5", "P1", "P2", "H7", "H8", "S1", "S2"]);
+    assert_eq!(
+        ids(&l),
+        [
+            "C1", "C2", "C3", "C4", "C5", "P1", "P2", "H7", "H8", "S1", "S2"
+        ]
+    );
     assert_eq!(ids(&l), ids(&r));
-    let p2 = |p: &Pipeline| p.rules.iter().find(|r| r.id == "P2").unwrap().structure.clone();
+    let p2 = |p: &Pipeline| {
+        p.rules
+            .iter()
+            .find(|r| r.id == "P2")
+            .unwrap()
+            .structure
+            .clone()
+    };
     assert_eq!(p2(&l).as_deref(), Some("Lung_L"));
     assert_eq!(p2(&r).as_deref(), Some("Lung_R"));
     // α/β: heart 2, lung 3, marrow 10, skin late 3; acute skin 10 via the metrics set.
@@ -89,7 +104,15 @@ fn breast_pipelines_are_mirror_images() {
 fn breast_left_on_the_dicompyler_names() {
     let p = load("breast-left.toml");
     let names = [
-        "BODY", "Areola", "Borders", "Breast", "Heart", "Lt Lung", "Nodes", "Scar", "Tumor Bed",
+        "BODY",
+        "Areola",
+        "Borders",
+        "Breast",
+        "Heart",
+        "Lt Lung",
+        "Nodes",
+        "Scar",
+        "Tumor Bed",
         "Tumor Bed Block",
     ];
     let report = map_names(&names, &p.names);
@@ -99,7 +122,11 @@ fn breast_left_on_the_dicompyler_names() {
     );
     let plan = p.resolve(&report.tg263_names()).unwrap();
     let built: Vec<&str> = plan.derived.iter().map(|d| d.name.as_str()).collect();
-    assert_eq!(built, ["Skin_Band_5mm"], "no right lung, no bones in this plan");
+    assert_eq!(
+        built,
+        ["Skin_Band_5mm"],
+        "no right lung, no bones in this plan"
+    );
     let rules_ok: Vec<&str> = plan
         .rules
         .iter()
@@ -108,7 +135,11 @@ fn breast_left_on_the_dicompyler_names() {
         .collect();
     // C2/C3 need the left ventricle / LAD, P1 both lungs, H8 the sternum: not contoured.
     assert_eq!(rules_ok, ["C1", "C4", "P2", "H7", "S1", "S2"]);
-    assert!(plan.warnings.iter().any(|w| w.contains("rule P1") && w.contains("Lungs")));
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.contains("rule P1") && w.contains("Lungs"))
+    );
     let acute: Vec<_> = plan
         .metrics
         .iter()
@@ -124,9 +155,24 @@ fn breast_left_on_the_dicompyler_names() {
 fn brain_srs_on_the_raystation_names() {
     let p = load("brain-srs.toml");
     let names = [
-        "PTV_1", "BODY", "BRAIN - PTV", "OPTIC STRUCTURES", "GTV_1", "GTV_2", "GTV_3", "GTV_4",
-        "GTV_5", "GTV_ALL", "BRAIN STEM", "PTV_2", "PTV_3", "PTV_4", "PTV_5", "PTV_ALL",
-        "Low Dose Region", "PTV1_WALL",
+        "PTV_1",
+        "BODY",
+        "BRAIN - PTV",
+        "OPTIC STRUCTURES",
+        "GTV_1",
+        "GTV_2",
+        "GTV_3",
+        "GTV_4",
+        "GTV_5",
+        "GTV_ALL",
+        "BRAIN STEM",
+        "PTV_2",
+        "PTV_3",
+        "PTV_4",
+        "PTV_5",
+        "PTV_ALL",
+        "Low Dose Region",
+        "PTV1_WALL",
     ];
     let report = map_names(&names, &p.names);
     let plan = p.resolve(&report.tg263_names()).unwrap();
@@ -145,7 +191,11 @@ fn brain_srs_on_the_raystation_names() {
             ("Brain-GTV_All", "(Brain - GTV_All)".to_string()),
         ]
     );
-    assert!(plan.warnings.iter().any(|w| w.contains("GTV_All") && w.contains("as contoured")));
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.contains("GTV_All") && w.contains("as contoured"))
+    );
     let b1 = plan.rules.iter().find(|r| r.rule.id == "B1").unwrap();
     assert!(b1.evaluable());
     let b5 = plan.rules.iter().find(|r| r.rule.id == "B5").unwrap();
@@ -153,7 +203,11 @@ fn brain_srs_on_the_raystation_names() {
         b5.structures["GTV_*"],
         ["GTV_1", "GTV_2", "GTV_3", "GTV_4", "GTV_5", "GTV_All"]
     );
-    let v24: Vec<_> = plan.metrics.iter().filter(|m| m.metric == "V24Gy[cc]").collect();
+    let v24: Vec<_> = plan
+        .metrics
+        .iter()
+        .filter(|m| m.metric == "V24Gy[cc]")
+        .collect();
     assert_eq!(v24.len(), 1);
     assert!(v24[0].when.as_ref().unwrap().applies(Some(5), None));
     assert!(!v24[0].when.as_ref().unwrap().applies(Some(1), None));
