@@ -1,7 +1,7 @@
 //! The exact DVH of a structure: its weighted dose samples sorted hottest first.
 
 use crate::Domain;
-use crate::sort::{pack, sort_descending};
+use crate::sort::{pack_and_sort, unpack};
 use serde::{Deserialize, Serialize};
 
 /// Largest number of bins [`Dvh::cumulative`] and [`Dvh::differential`] produce; a finer
@@ -74,19 +74,35 @@ impl Dvh {
     /// As [`Dvh::from_samples`], for samples already converted to `domain` (e.g. by
     /// [`crate::to_domain`]).
     pub fn from_samples_in(dose: &[f32], weight_cc: &[f32], domain: Domain) -> Dvh {
-        let n = dose.len().min(weight_cc.len());
-        let mut rejected = dose.len().max(weight_cc.len()) - n;
-        let mut pairs = Vec::with_capacity(n);
-        for (&d, &w) in dose.iter().zip(weight_cc) {
-            // Zero-weight samples carry no volume; dropping them keeps the sample
-            // midpoints strictly increasing, which the interpolation relies on.
-            if d.is_finite() && w.is_finite() && w > 0.0 {
-                pairs.push(pack(d, w));
-            } else if !(w == 0.0 && d.is_finite()) {
-                rejected += 1;
-            }
+        let unmatched = dose.len().abs_diff(weight_cc.len());
+        // Zero-weight samples are dropped: they carry no volume, and dropping them keeps
+        // the sample midpoints strictly increasing, which the interpolation relies on.
+        let (pairs, rejected) = pack_and_sort(dose, weight_cc);
+        let sorted_dose: Vec<f32> = pairs.iter().map(|&p| unpack(p).0).collect();
+        // The running volume overwrites each pair's slot in place (then reinterpreted as
+        // f64 below): the sort buffer becomes `cum_cc` without new memory.
+        let mut pairs = pairs;
+        let mut total = 0.0f64;
+        let mut dose_volume = 0.0f64;
+        for (p, &d) in pairs.iter_mut().zip(&sorted_dose) {
+            let w = unpack(*p).1 as f64;
+            total += w;
+            dose_volume += d as f64 * w;
+            *p = total.to_bits();
         }
-        Self::from_pairs(pairs, domain, rejected)
+        // Same element size: std collects this map in place (no allocation, no copy).
+        let cum_cc: Vec<f64> = pairs.into_iter().map(f64::from_bits).collect();
+        Dvh {
+            dose: sorted_dose,
+            cum_cc,
+            mean: if total > 0.0 {
+                dose_volume / total
+            } else {
+                f64::NAN
+            },
+            domain,
+            rejected: rejected + unmatched,
+        }
     }
 
     /// Strict version of [`Dvh::from_samples`]: any non-finite dose, negative or
@@ -108,11 +124,6 @@ impl Dvh {
             }
         }
         Ok(Self::from_samples(dose, weight_cc))
-    }
-
-    fn from_pairs(pairs: Vec<u64>, domain: Domain, rejected: usize) -> Dvh {
-        let (dose, weight) = sort_descending(pairs);
-        Self::from_sorted(dose, weight.iter().map(|&w| w as f64), domain, rejected)
     }
 
     /// Builds from doses already sorted descending and their weights.

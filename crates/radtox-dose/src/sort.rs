@@ -7,11 +7,14 @@
 //! half, the weight's bits in the low half, so one scatter moves both.
 
 /// Samples below this count are sorted with the standard library's unstable sort; the
-/// radix sort's fixed cost (three 2048-entry histograms) is not worth it for them.
+/// radix sort's fixed cost (four 256-entry histograms) is not worth it for them.
 const SMALL: usize = 512;
 
-/// Radix digit widths over the 32 key bits (11 + 11 + 10): 2048-entry histograms fit in L1.
-const PASSES: [(u32, u32); 3] = [(32, 11), (43, 11), (54, 10)];
+/// Radix digits over the 32 key bits: four bytes. 256 buckets keep the scatter's write
+/// streams few enough for L1 (2048-bucket 11-bit digits measured slower here), and an
+/// even pass count leaves the result in place.
+const BUCKETS: usize = 256;
+const PASSES: [(u32, u32); 4] = [(32, 8), (40, 8), (48, 8), (56, 8)];
 
 /// Key whose unsigned order is the *descending* numeric order of `f`.
 ///
@@ -40,72 +43,113 @@ fn dose_from_key(k: u32) -> f32 {
     f32::from_bits(b)
 }
 
-/// Sorts the pairs by dose, highest first, and returns them as two vectors. The inputs
-/// must already be clean (finite doses, positive weights, equal lengths): see
-/// `Dvh::from_samples` for the filtering.
-pub(crate) fn sort_descending(pairs: Vec<u64>) -> (Vec<f32>, Vec<f32>) {
-    let mut pairs = pairs;
-    if pairs.len() < SMALL {
+/// Packs the valid samples (finite dose, finite positive weight) and sorts them by dose,
+/// highest first. Returns the sorted packed pairs (see [`unpack`]) and the number of
+/// zipped samples refused (a zero weight with a finite dose is dropped silently: it is
+/// a voxel outside the contour, not bad input).
+///
+/// Packing and the radix histograms share one pass over the input; the sorted pairs are
+/// returned packed so the caller can turn the buffer into its cumulative volumes in
+/// place (fresh memory costs page faults that rival the sort itself).
+pub(crate) fn pack_and_sort(dose: &[f32], weight: &[f32]) -> (Vec<u64>, usize) {
+    let mut pairs = Vec::with_capacity(dose.len().min(weight.len()));
+    let mut rejected = 0;
+    let mut hist = [[0u32; BUCKETS]; 4];
+    for (&d, &w) in dose.iter().zip(weight) {
+        if d.is_finite() && w.is_finite() && w > 0.0 {
+            let x = pack(d, w);
+            for (h, &(shift, bits)) in hist.iter_mut().zip(PASSES.iter()) {
+                let digit = ((x >> shift) & ((1u64 << bits) - 1)) as usize;
+                h[digit] += 1;
+            }
+            pairs.push(x);
+        } else if !(w == 0.0 && d.is_finite()) {
+            rejected += 1;
+        }
+    }
+    if pairs.len() < SMALL || pairs.len() > u32::MAX as usize {
         pairs.sort_unstable();
     } else {
-        radix_sort_high_half(&mut pairs);
+        radix_passes(&mut pairs, &hist);
     }
-    let dose = pairs
-        .iter()
-        .map(|&p| dose_from_key((p >> 32) as u32))
-        .collect();
-    let weight = pairs.iter().map(|&p| f32::from_bits(p as u32)).collect();
-    (dose, weight)
+    (pairs, rejected)
 }
 
-/// Packs one sample for [`sort_descending`].
+/// Dose and weight of a packed pair.
 #[inline]
-pub(crate) fn pack(dose: f32, weight: f32) -> u64 {
+pub(crate) fn unpack(p: u64) -> (f32, f32) {
+    (dose_from_key((p >> 32) as u32), f32::from_bits(p as u32))
+}
+
+/// Packs one sample: order-preserving (descending) dose key high, weight bits low.
+#[inline]
+fn pack(dose: f32, weight: f32) -> u64 {
     ((descending_key(dose) as u64) << 32) | weight.to_bits() as u64
 }
 
-/// LSD radix sort of `v` by its upper 32 bits (stable, so ties keep input order).
-fn radix_sort_high_half(v: &mut Vec<u64>) {
-    let n = v.len();
-    // One read of the data builds the histograms of all passes.
-    let mut hist = [[0usize; 2048]; 3];
-    for &x in v.iter() {
-        for (h, &(shift, bits)) in hist.iter_mut().zip(PASSES.iter()) {
-            let digit = ((x >> shift) & ((1u64 << bits) - 1)) as usize;
-            if let Some(c) = h.get_mut(digit) {
-                *c += 1;
-            }
-        }
+/// LSD radix sort of `v` by its upper 32 bits (stable, so ties keep input order), given
+/// the digit histograms of `v`.
+fn radix_passes(v: &mut [u64], hist: &[[u32; BUCKETS]; 4]) {
+    thread_local! {
+        // The scatter buffer is reused by every sort on this thread: fresh pages for a
+        // million-sample buffer cost as much as a radix pass in page faults.
+        static SCRATCH: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    let mut buf = vec![0u64; n];
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut buf) => radix_passes_with(v, hist, &mut buf),
+        // Not reachable (no re-entrancy), but a fresh buffer is always correct.
+        Err(_) => radix_passes_with(v, hist, &mut Vec::new()),
+    });
+}
+
+fn radix_passes_with(v: &mut [u64], hist: &[[u32; BUCKETS]; 4], buf: &mut Vec<u64>) {
+    let n = v.len() as u32;
+    buf.clear();
+    buf.resize(v.len(), 0);
+    // Passes alternate between `v` and the scratch; `in_buf` says where the data is.
+    let mut in_buf = false;
     for (h, &(shift, bits)) in hist.iter().zip(PASSES.iter()) {
         // A digit shared by every sample (typical of the exponent bits of doses within one
         // structure) leaves the order unchanged: skip the pass.
         if h.contains(&n) {
             continue;
         }
-        let mut offset = [0usize; 2048];
+        let mut offset = [0usize; BUCKETS];
         let mut sum = 0;
         for (o, &c) in offset.iter_mut().zip(h.iter()) {
             *o = sum;
-            sum += c;
+            sum += c as usize;
         }
         let mask = (1u64 << bits) - 1;
-        for &x in v.iter() {
-            let digit = ((x >> shift) & mask) as usize;
-            // Offsets come from the histogram of these same values, so both lookups
-            // are always in range; `get_mut` keeps this panic-free without a branch
-            // the optimiser cannot remove.
-            if let Some(o) = offset.get_mut(digit)
-                && let Some(slot) = buf.get_mut(*o)
-            {
+        let (src, dst): (&[u64], &mut [u64]) = if in_buf {
+            (buf.as_slice(), &mut *v)
+        } else {
+            (&*v, buf.as_mut_slice())
+        };
+        for &x in src {
+            // Digits are masked to < BUCKETS and offsets come from the histogram of these
+            // same values, so the slot always exists whatever the input.
+            let o = &mut offset[((x >> shift) & mask) as usize];
+            if let Some(slot) = dst.get_mut(*o) {
                 *slot = x;
-                *o += 1;
             }
+            *o += 1;
         }
-        std::mem::swap(v, &mut buf);
+        in_buf = !in_buf;
+    }
+    // The result goes back into `v`'s own allocation (sized for this structure; the
+    // scratch may be far larger and must not end up inside a DVH).
+    if in_buf {
+        v.copy_from_slice(buf);
+    }
+    // Keep the scratch from pinning memory after a huge structure.
+    if buf.capacity() > SCRATCH_KEEP {
+        *buf = Vec::new();
     }
 }
+
+/// Largest scratch buffer (elements) kept between sorts: 4 M samples = 32 MB.
+const SCRATCH_KEEP: usize = 4 << 20;
 
 #[cfg(test)]
 mod tests {
@@ -147,12 +191,9 @@ mod tests {
             })
             .collect();
         let weight: Vec<f32> = (0..n).map(|i| 0.001 + (i % 7) as f32 * 0.01).collect();
-        let pairs = dose
-            .iter()
-            .zip(&weight)
-            .map(|(&d, &w)| pack(d, w))
-            .collect();
-        let (sd, sw) = sort_descending(pairs);
+        let (pairs, rejected) = pack_and_sort(&dose, &weight);
+        assert_eq!(rejected, 0);
+        let (sd, sw): (Vec<f32>, Vec<f32>) = pairs.into_iter().map(unpack).unzip();
         let mut expected: Vec<(f32, f32)> =
             dose.iter().copied().zip(weight.iter().copied()).collect();
         expected.sort_by(|a, b| b.0.total_cmp(&a.0));
