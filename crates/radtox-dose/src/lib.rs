@@ -30,9 +30,12 @@
 //!
 //! A structure is a set of samples, each a dose `dᵢ` and a volume `wᵢ` (cc; a partial
 //! volume is just a smaller weight). Nothing is ever binned: [`Dvh::from_samples`] sorts
-//! the samples by dose, hottest first (an exact LSD radix sort on the `f32` bit pattern:
-//! ~2–3 ms for 10⁶ samples on one core, see the crate README figures in the report), and
-//! keeps their cumulative volume `Cᵢ = w₀ + … + wᵢ`. Samples with non-finite dose or a
+//! the samples by dose, hottest first (an exact LSD radix sort on the `f32` bit pattern,
+//! about 7 ns per sample on one core including the cumulative sums, 2–3 × faster than a
+//! comparison sort; `examples/bench_dvh.rs` times a plan-sized set), and keeps their
+//! cumulative volume `Cᵢ = w₀ + … + wᵢ`. Evaluating a metric is then a binary search
+//! (well under a microsecond), so a structure's DVH is built once and every metric
+//! reads it. Samples with non-finite dose or a
 //! weight that is not finite and positive are left out and counted
 //! ([`Dvh::rejected_samples`]); [`Dvh::try_from_samples`] refuses them instead.
 //!

@@ -346,3 +346,67 @@ fn binned_curves_follow_the_exact_dvh() {
     assert!(dvh.cumulative(f64::NAN).dose_gy.is_empty());
     assert!(dvh.cumulative(1e-9).dose_gy.len() <= radtox_dose::MAX_BINS + 1);
 }
+
+#[test]
+fn curves_are_monotone_and_continuous_on_irregular_samples() {
+    // Irregular doses (clusters, ties, a negative value) and weights over three decades.
+    let mut s = 0x1234_5678_9abc_def1u64;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let n = 5000;
+    let dose: Vec<f32> = (0..n)
+        .map(|i| match i % 4 {
+            0 => 30.0,
+            1 => (60.0 * next()) as f32,
+            2 => (20.0 + 0.01 * next()) as f32,
+            _ => (70.0 * next() * next() - 0.5) as f32,
+        })
+        .collect();
+    let weight: Vec<f32> = (0..n)
+        .map(|_| (0.0005 + 0.5 * next().powi(3)) as f32)
+        .collect();
+    let dvh = Dvh::from_samples(&dose, &weight);
+    let total = dvh.volume_cc();
+    let steps = 20_000;
+    let mut prev = f64::INFINITY;
+    for k in 0..=steps {
+        let v = total * k as f64 / steps as f64;
+        let d = dvh.dose_at_volume_cc(v);
+        assert!(d <= prev + 1e-9, "D(v) increases at v = {v}");
+        prev = d;
+    }
+    let (lo, hi) = (dvh.min(), dvh.max());
+    let mut prev = f64::INFINITY;
+    for k in 0..=steps {
+        let d = lo - 1.0 + (hi - lo + 2.0) * k as f64 / steps as f64;
+        let v = dvh.volume_at_dose_cc(d);
+        assert!(v <= prev + 1e-9, "V(d) increases at d = {d}");
+        assert!((0.0..=total).contains(&v));
+        prev = v;
+    }
+    // Continuity of D(v): a small volume step never jumps by more than the dose gap
+    // between the samples around it.
+    let sorted = dvh.sorted_doses();
+    let largest_gap = sorted
+        .windows(2)
+        .map(|w| (w[0] - w[1]) as f64)
+        .fold(0.0, f64::max);
+    for k in 0..steps {
+        let v = total * k as f64 / steps as f64;
+        let jump =
+            dvh.dose_at_volume_cc(v) - dvh.dose_at_volume_cc(v + total / steps as f64 / 100.0);
+        assert!(jump <= largest_gap + 1e-9, "jump {jump} at v = {v}");
+    }
+    // The mean is the weighted mean of the input, whatever the order.
+    let want: f64 = dose
+        .iter()
+        .zip(&weight)
+        .map(|(&d, &w)| d as f64 * w as f64)
+        .sum::<f64>()
+        / weight.iter().map(|&w| w as f64).sum::<f64>();
+    close(dvh.mean(), want, 1e-9 * want.abs().max(1.0), "mean");
+}
