@@ -382,7 +382,7 @@ fn plane_coverage(pe: &PlaneEdges, area_mm2: f64, lattice: &Lattice, subrows: us
             for s in &spans {
                 let ua = ((s[0] - x_low) / sx).max(ua_min);
                 let ub = ((s[1] - x_low) / sx).min(ub_max);
-                if !(ub > ua) {
+                if ub <= ua || ub.is_nan() || ua.is_nan() {
                     continue;
                 }
                 let ia = ua.floor() as usize;
@@ -517,6 +517,8 @@ pub(crate) fn rasterize_stack(
             match covs.as_slice() {
                 [] => {}
                 [(cv, w)] => {
+                    fr.reserve_exact(cv.vals.len());
+                    runs.reserve_exact(cv.rows.iter().map(|r| r.len()).sum());
                     for (i, row) in cv.rows.iter().enumerate() {
                         for &(ix0, off, len) in row {
                             runs.push(Run {

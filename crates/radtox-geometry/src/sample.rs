@@ -107,8 +107,8 @@ pub fn sample_dose(occ: &Occupancy, grid: &DoseGrid) -> StructureSamples {
         warnings: occ.warnings.clone(),
         ..Default::default()
     };
-    let occ_volume = occ.volume_cc();
-    out.volume_cc = occ.contour_volume_cc.unwrap_or(occ_volume);
+    // Derived occupancies have no contour volume: theirs is the occupancy's.
+    out.volume_cc = occ.contour_volume_cc.unwrap_or_else(|| occ.volume_cc());
     let label = match occ.roi_number {
         Some(n) => format!("ROI {n} '{}'", occ.name),
         None => format!("'{}'", occ.name),
@@ -147,61 +147,115 @@ pub fn sample_dose(occ: &Occupancy, grid: &DoseGrid) -> StructureSamples {
         .map(|&p| locate(&grid.z, p))
         .collect();
     let cell_cc = lattice.cell_volume_cc();
-    let runs = occ.runs();
     let fractions = occ.fractions();
     let d = &dose[..];
-    let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
-    let parts: Vec<(Vec<f32>, Vec<f32>)> = runs
-        .par_chunks(64)
-        .map(|chunk| {
+    // Outputs are written in place, one disjoint slice per chunk of runs; a sample whose
+    // centre lies outside the grid gets the weight −1 and is removed afterwards.
+    let total: usize = occ.runs().iter().map(|r| r.len as usize).sum();
+    let mut dose_out = vec![0f32; total];
+    let mut weight_out = vec![0f32; total];
+    let mut jobs = Vec::new();
+    {
+        let (mut rest_d, mut rest_w) = (&mut dose_out[..], &mut weight_out[..]);
+        for chunk in occ.runs().chunks(64) {
             let n: usize = chunk.iter().map(|r| r.len as usize).sum();
-            let (mut dv, mut wv) = (Vec::with_capacity(n), Vec::with_capacity(n));
+            let (dd, rd) = std::mem::take(&mut rest_d).split_at_mut(n);
+            let (ww, rw) = std::mem::take(&mut rest_w).split_at_mut(n);
+            jobs.push((chunk, dd, ww));
+            (rest_d, rest_w) = (rd, rw);
+        }
+    }
+    let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
+    // (samples dropped, Σ weight kept, Σ weight of all cells) per job.
+    let (dropped, kept_cc, all_cc) = jobs
+        .into_par_iter()
+        .map(|(chunk, dd, ww)| {
+            let mut dropped = 0;
+            let (mut kept, mut all) = (0f64, 0f64);
+            let mut row = vec![0f32; nx];
+            let mut k = 0;
             for r in chunk {
-                let (Some(Some((z0, z1, wz))), Some(Some((y0, y1, wy)))) =
-                    (tz.get(r.iz as usize), ty.get(r.iy as usize))
-                else {
+                let len = r.len as usize;
+                let (dd, ww) = match (dd.get_mut(k..k + len), ww.get_mut(k..k + len)) {
+                    (Some(a), Some(b)) => (a, b),
+                    _ => break,
+                };
+                k += len;
+                let fr = fractions.get(r.offset..r.offset + len).unwrap_or(&[]);
+                all += fr.iter().map(|&f| f as f64).sum::<f64>() * cell_cc;
+                let cells = tx.get(r.ix0 as usize..r.ix0 as usize + len).unwrap_or(&[]);
+                let yz = (tz.get(r.iz as usize), ty.get(r.iy as usize));
+                let (Some(Some((z0, z1, wz))), Some(Some((y0, y1, wy)))) = yz else {
+                    ww.fill(-1.0);
+                    dropped += len;
                     continue;
                 };
+                // Interpolate along y and z once per dose column the run needs, then
+                // along x per sample: trilinear, in a different (equivalent) order
+                // from DoseGrid::interpolate, so results agree to rounding.
+                // Lattice x increases along the run, so do the dose indices.
+                let lo = cells.iter().flatten().next().map_or(0, |c| c.0);
+                let hi = cells.iter().rev().flatten().next().map_or(0, |c| c.1);
                 let base = |z: usize, y: usize| (z * ny + y) * nx;
-                let (b00, b01, b10, b11) = (
+                let rows = [
                     base(*z0, *y0),
                     base(*z0, *y1),
                     base(*z1, *y0),
                     base(*z1, *y1),
-                );
-                let fr = fractions
-                    .get(r.offset..r.offset + r.len as usize)
-                    .unwrap_or(&[]);
-                for (k, &f) in fr.iter().enumerate() {
-                    let Some(Some((x0, x1, wx))) = tx.get(r.ix0 as usize + k) else {
-                        continue;
-                    };
-                    let g = |i: usize| d.get(i).copied().unwrap_or(0.0);
-                    // Same operation order as DoseGrid::trilinear.
-                    let c00 = lerp(g(b00 + x0), g(b00 + x1), *wx);
-                    let c01 = lerp(g(b01 + x0), g(b01 + x1), *wx);
-                    let c10 = lerp(g(b10 + x0), g(b10 + x1), *wx);
-                    let c11 = lerp(g(b11 + x0), g(b11 + x1), *wx);
-                    dv.push(lerp(lerp(c00, c01, *wy), lerp(c10, c11, *wy), *wz));
-                    wv.push((f as f64 * cell_cc) as f32);
+                ]
+                .map(|b| d.get(b + lo..b + hi + 1).unwrap_or(&[]));
+                if let Some(dst) = row.get_mut(lo..hi + 1) {
+                    for (i, v) in dst.iter_mut().enumerate() {
+                        let g = |s: &[f32]| s.get(i).copied().unwrap_or(0.0);
+                        let c0 = lerp(g(rows[0]), g(rows[1]), *wy);
+                        let c1 = lerp(g(rows[2]), g(rows[3]), *wy);
+                        *v = lerp(c0, c1, *wz);
+                    }
+                }
+                for (((dv, wv), &f), c) in dd.iter_mut().zip(ww.iter_mut()).zip(fr).zip(cells) {
+                    match c {
+                        Some((x0, x1, wx)) => {
+                            let g = |i: usize| row.get(i).copied().unwrap_or(0.0);
+                            *dv = lerp(g(*x0), g(*x1), *wx);
+                            let w = f as f64 * cell_cc;
+                            *wv = w as f32;
+                            kept += w;
+                        }
+                        None => {
+                            *wv = -1.0;
+                            dropped += 1;
+                        }
+                    }
                 }
             }
-            (dv, wv)
+            (dropped, kept, all)
         })
-        .collect();
-    let total: usize = parts.iter().map(|p| p.0.len()).sum();
-    out.dose_gy.reserve(total);
-    out.weight_cc.reserve(total);
-    for (dv, wv) in parts {
-        out.dose_gy.extend(dv);
-        out.weight_cc.extend(wv);
+        .reduce(|| (0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
+    if dropped > 0 {
+        let keep = |w: &f32| *w >= 0.0;
+        let mut j = 0;
+        for i in 0..weight_out.len() {
+            if let (Some(&w), Some(&dv)) = (weight_out.get(i), dose_out.get(i))
+                && keep(&w)
+            {
+                if let (Some(a), Some(b)) = (weight_out.get_mut(j), dose_out.get_mut(j)) {
+                    *a = w;
+                    *b = dv;
+                }
+                j += 1;
+            }
+        }
+        weight_out.truncate(j);
+        dose_out.truncate(j);
     }
-    out.volume_in_grid_cc = out.weight_cc.iter().map(|&w| w as f64).sum();
-    let outside = occ_volume - out.volume_in_grid_cc;
-    if outside > 1e-6 * occ_volume.max(1e-9) && outside > 1e-9 {
+    out.dose_gy = dose_out;
+    out.weight_cc = weight_out;
+    out.volume_in_grid_cc = kept_cc;
+    let outside = all_cc - kept_cc;
+    if outside > 1e-6 * all_cc.max(1e-9) && outside > 1e-9 {
         out.warnings.push(format!(
             "{label}: {outside:.3} cc ({:.1}%) lies outside the dose grid and was not sampled",
-            100.0 * outside / occ_volume
+            100.0 * outside / all_cc
         ));
     }
     out

@@ -3,6 +3,7 @@
 
 use crate::plane::{PlaneEdges, even_odd_area, plane_edges, polygon_is_finite};
 use radtox_model::Structure;
+use rayon::prelude::*;
 
 /// How a structure ends beyond its outermost contour planes (and at gaps in z).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -71,43 +72,51 @@ pub(crate) fn build_slabs(structure: &Structure, params: &SlabParams) -> SlabSta
     let mut warnings = Vec::new();
     let roi = |w: String| format!("ROI {} '{}': {w}", structure.roi_number, structure.name);
     // (plane index, z, edges, area) of usable planes.
+    // Per plane: the edges and exact area, or why the plane is skipped. Planes are
+    // independent, and a BODY has tens of thousands of vertices: in parallel.
+    type Checked = (Option<(usize, f64, PlaneEdges, f64)>, Vec<String>);
+    let checked: Vec<Checked> = structure
+        .planes
+        .par_iter()
+        .enumerate()
+        .map(|(i, plane)| {
+            let mut w = Vec::new();
+            if plane.polygons.is_empty() {
+                return (None, w);
+            }
+            if !plane.z.is_finite() {
+                w.push(roi(format!("plane {i} has a non-finite z; skipped")));
+                return (None, w);
+            }
+            let bad = plane
+                .polygons
+                .iter()
+                .filter(|p| !polygon_is_finite(p))
+                .count();
+            if bad > 0 {
+                w.push(roi(format!(
+                    "plane z={:.2} mm: {bad} polygon(s) with non-finite points skipped",
+                    plane.z
+                )));
+            }
+            let edges = plane_edges(plane.polygons.iter().filter(|p| polygon_is_finite(p)));
+            let area = edges.as_ref().map_or(0.0, even_odd_area);
+            match edges {
+                Some(e) if area > 0.0 && area.is_finite() => (Some((i, plane.z, e, area)), w),
+                _ => {
+                    w.push(roi(format!(
+                        "plane z={:.2} mm encloses no area; skipped",
+                        plane.z
+                    )));
+                    (None, w)
+                }
+            }
+        })
+        .collect();
     let mut used: Vec<(usize, f64, PlaneEdges, f64)> = Vec::new();
-    for (i, plane) in structure.planes.iter().enumerate() {
-        if plane.polygons.is_empty() {
-            continue;
-        }
-        if !plane.z.is_finite() {
-            warnings.push(roi(format!("plane {i} has a non-finite z; skipped")));
-            continue;
-        }
-        let bad = plane
-            .polygons
-            .iter()
-            .filter(|p| !polygon_is_finite(p))
-            .count();
-        if bad > 0 {
-            warnings.push(roi(format!(
-                "plane z={:.2} mm: {bad} polygon(s) with non-finite points skipped",
-                plane.z
-            )));
-        }
-        let edges = plane_edges(plane.polygons.iter().filter(|p| polygon_is_finite(p)));
-        let Some(edges) = edges else {
-            warnings.push(roi(format!(
-                "plane z={:.2} mm encloses no area; skipped",
-                plane.z
-            )));
-            continue;
-        };
-        let area = even_odd_area(&edges);
-        if !(area > 0.0) || !area.is_finite() {
-            warnings.push(roi(format!(
-                "plane z={:.2} mm encloses no area; skipped",
-                plane.z
-            )));
-            continue;
-        }
-        used.push((i, plane.z, edges, area));
+    for (u, w) in checked {
+        used.extend(u);
+        warnings.extend(w);
     }
     // The model promises sorted planes; a reader bug must not break the slab model.
     used.sort_by(|a, b| a.1.total_cmp(&b.1));

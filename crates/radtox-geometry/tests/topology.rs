@@ -1,0 +1,213 @@
+//! Even-odd combination of polygons, degenerate input, boolean operations.
+
+mod common;
+
+use common::*;
+use radtox_geometry::{
+    EndCaps, Lattice, SamplingOptions, SlabParams, choose_lattice, contour_volume_cc, rasterize,
+    sample_dose, sample_structure,
+};
+use radtox_model::{ContourPlane, Polygon, Structure};
+use std::f64::consts::PI;
+
+const FLAT: SlabParams = SlabParams {
+    end_caps: EndCaps::Flat,
+    single_plane_thickness_mm: 2.0,
+    gap_factor: 1.5,
+};
+
+/// Ring R 30 / hole 20 with an island of radius 10 in the hole, on planes z = 0..20.
+fn ring_with_island() -> Structure {
+    let planes = (0..=10)
+        .map(|k| ContourPlane {
+            z: 2.0 * k as f64,
+            // Deliberately listed island first, and with mixed orientations: the
+            // even-odd rule must not depend on either.
+            polygons: vec![
+                circle(0.0, 0.0, 10.0),
+                circle(0.0, 0.0, 30.0),
+                Polygon {
+                    points: circle(0.0, 0.0, 20.0).points.into_iter().rev().collect(),
+                },
+            ],
+        })
+        .collect();
+    structure("ring", planes)
+}
+
+#[test]
+fn ring_and_island_even_odd() {
+    let s = ring_with_island();
+    let area = ngon_area(30.0) - ngon_area(20.0) + ngon_area(10.0);
+    let truth = area * 20.0 / 1000.0;
+    assert!(rel(contour_volume_cc(&s, &FLAT), truth).abs() < 1e-9);
+
+    // Cells of 1 mm: the centre (island), radius 15 (hole) and radius 25 (ring).
+    let lattice = Lattice::new([-35.0, -35.0, 0.5], [1.0, 1.0, 1.0], [20, 71, 71]).unwrap();
+    let occ = rasterize(&s, &lattice, &FLAT, 1).unwrap();
+    let dense = occ.to_dense();
+    let at = |x: f64, y: f64| dense[[10, (y + 35.0) as usize, (x + 35.0) as usize]];
+    assert_eq!(at(0.0, 0.0), 1.0, "island");
+    assert_eq!(at(15.0, 0.0), 0.0, "hole");
+    assert_eq!(at(0.0, -15.0), 0.0, "hole");
+    assert_eq!(at(-25.0, 0.0), 1.0, "ring");
+    assert_eq!(at(0.0, 33.0), 0.0, "outside");
+    assert!(
+        rel(occ.volume_cc(), truth).abs() < 1e-5,
+        "{} vs {truth}",
+        occ.volume_cc()
+    );
+
+    // A dose that is 1 Gy only in the hole (radius 12..18) and 0 elsewhere: nothing of
+    // the structure may receive it.
+    let grid = grid([-40.0, -40.0, -5.0], [40.0, 40.0, 25.0], 1.0, |x, y, _| {
+        let r = (x * x + y * y).sqrt();
+        if (12.0..=18.0).contains(&r) { 1.0 } else { 0.0 }
+    });
+    let out = sample_structure(&s, &grid, &SamplingOptions::default());
+    assert!(volume_at_least(&out, 1e-6) == 0.0);
+    assert!(rel(out.volume_in_grid_cc, area * 22.0 / 1000.0).abs() < 1e-4);
+}
+
+#[test]
+fn empty_and_degenerate_structures_give_empty_samples() {
+    let grid = grid_around([0.0; 3], 10.0, 2.0, |_, _, _| 1.0);
+    let opts = SamplingOptions::default();
+    let cases = [
+        structure("no planes", vec![]),
+        structure(
+            "empty plane",
+            vec![ContourPlane {
+                z: 0.0,
+                polygons: vec![],
+            }],
+        ),
+        structure(
+            "collinear",
+            vec![ContourPlane {
+                z: 0.0,
+                polygons: vec![Polygon {
+                    points: vec![[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]],
+                }],
+            }],
+        ),
+        structure(
+            "two points",
+            vec![ContourPlane {
+                z: 0.0,
+                polygons: vec![Polygon {
+                    points: vec![[0.0, 0.0], [1.0, 1.0]],
+                }],
+            }],
+        ),
+        structure(
+            "one point repeated",
+            vec![ContourPlane {
+                z: 0.0,
+                polygons: vec![Polygon {
+                    points: vec![[1.0, 1.0]; 5],
+                }],
+            }],
+        ),
+        structure(
+            "NaN",
+            vec![ContourPlane {
+                z: 0.0,
+                polygons: vec![Polygon {
+                    points: vec![[0.0, 0.0], [f64::NAN, 1.0], [2.0, 0.0]],
+                }],
+            }],
+        ),
+        structure(
+            "infinite z",
+            vec![ContourPlane {
+                z: f64::INFINITY,
+                polygons: vec![circle(0.0, 0.0, 3.0)],
+            }],
+        ),
+    ];
+    for s in &cases {
+        let out = sample_structure(s, &grid, &opts);
+        assert!(
+            out.dose_gy.is_empty() && out.weight_cc.is_empty(),
+            "{}",
+            s.name
+        );
+        assert_eq!(out.volume_cc, 0.0, "{}", s.name);
+        assert!(!out.warnings.is_empty(), "{}: no warning", s.name);
+        assert_eq!(choose_lattice(&[s], &grid, &opts), Ok(None), "{}", s.name);
+    }
+    // A degenerate polygon beside a good one is ignored; the good one still counts.
+    let mut s = cylinder(0.0, 0.0, 3.0, &[0.0, 2.0, 4.0]);
+    s.planes[1].polygons.push(Polygon {
+        points: vec![[5.0, 5.0], [6.0, 6.0]],
+    });
+    s.planes[2].polygons.push(Polygon {
+        points: vec![[5.0, 5.0], [f64::NAN, 6.0], [7.0, 5.0]],
+    });
+    let out = sample_structure(&s, &grid, &opts);
+    let truth = ngon_area(3.0) * 6.0 / 1000.0;
+    assert!(rel(out.volume_cc, truth).abs() < 1e-9);
+    assert!(out.warnings.iter().any(|w| w.contains("non-finite")));
+    // An unusable lattice is an error, not a panic.
+    let bad = Lattice {
+        origin: [0.0; 3],
+        spacing: [0.0, 1.0, 1.0],
+        dims: [2, 2, 2],
+    };
+    assert!(rasterize(&s, &bad, &FLAT, 1).is_err());
+    assert!(Lattice::new([0.0; 3], [1.0; 3], [usize::MAX, 2, 2]).is_err());
+}
+
+#[test]
+fn grid_with_mismatched_shape_is_reported() {
+    let mut grid = grid_around([0.0; 3], 10.0, 2.0, |_, _, _| 1.0);
+    grid.x.pop();
+    let s = cylinder(0.0, 0.0, 3.0, &[0.0, 2.0]);
+    let out = sample_structure(&s, &grid, &SamplingOptions::default());
+    assert!(out.dose_gy.is_empty());
+    assert!(
+        out.warnings.iter().any(|w| w.contains("does not match")),
+        "{:?}",
+        out.warnings
+    );
+}
+
+#[test]
+fn boolean_operations_of_two_spheres() {
+    // Two spheres of radius r whose centres are d apart: the lens (intersection) has
+    // volume π(4r + d)(2r − d)²/12.
+    let (r, d) = (12.0, 10.0);
+    let a = sphere([0.0, 0.0, 0.0], r, 0.5, 0.1);
+    let b = sphere([d, 0.0, 0.0], r, 0.5, 0.1);
+    let grid = grid([-20.0, -20.0, -20.0], [30.0, 20.0, 20.0], 2.0, |_, _, _| {
+        1.0
+    });
+    let opts = SamplingOptions::default();
+    let lattice = choose_lattice(&[&a, &b], &grid, &opts).unwrap().unwrap();
+    let params = opts.slab_params(&grid);
+    let oa = rasterize(&a, &lattice, &params, 1).unwrap();
+    let ob = rasterize(&b, &lattice, &params, 1).unwrap();
+    let v = sphere_volume(r) / 1000.0;
+    let lens = PI * (4.0 * r + d) * (2.0 * r - d).powi(2) / 12.0 / 1000.0;
+    let inter = oa.intersection(&ob).unwrap();
+    let union = oa.union(&ob).unwrap();
+    let diff = oa.difference(&ob).unwrap();
+    println!(
+        "lens {:.4} vs {lens:.4}, union {:.4} vs {:.4}",
+        inter.volume_cc(),
+        union.volume_cc(),
+        2.0 * v - lens
+    );
+    assert!(rel(inter.volume_cc(), lens).abs() < 0.01);
+    assert!(rel(union.volume_cc(), 2.0 * v - lens).abs() < 0.01);
+    assert!(rel(diff.volume_cc(), v - lens).abs() < 0.01);
+    // Inclusion–exclusion holds cell by cell (max + min = a + b).
+    assert!((union.volume_cc() + inter.volume_cc() - oa.volume_cc() - ob.volume_cc()).abs() < 1e-6);
+    let s = sample_dose(&diff, &grid);
+    assert!(rel(s.volume_in_grid_cc, v - lens).abs() < 0.01);
+    // Different lattices are refused.
+    let other = choose_lattice(&[&a], &grid, &opts).unwrap().unwrap();
+    let oc = rasterize(&a, &other, &params, 1).unwrap();
+    assert!(oa.union(&oc).is_err());
+}
