@@ -70,7 +70,7 @@
 //! receiving 95 % of the prescription, as % of the structure), `V95%[cc]`, `CV12Gy[cc]`,
 //! `CV12Gy[%]`, `Mean[Gy]`, `Max[cGy]`, `Min[Gy]`, `Mean[%]`, plus the plan indices
 //! `CI[Paddick]`, `GI` and `HI[ICRU83]`. Units and keywords are case-insensitive, white
-//! space is ignored and `cm3` is accepted for `cc`; `Display` gives the canonical text.
+//! space is ignored and `cm3`, `cm³`, `ml` are accepted for `cc`; `Display` gives the canonical text.
 //! Volumes must be positive (percentages at most 100) and dose thresholds positive.
 //!
 //! **Radiobiological domains.** A dose unit `EQD2Gy` or `BEDGy` moves the metric into

@@ -109,7 +109,7 @@ impl VolumeUnit {
 
     fn parse(s: &str) -> Option<VolumeUnit> {
         match s.to_ascii_lowercase().as_str() {
-            "cc" | "cm3" => Some(VolumeUnit::Cc),
+            "cc" | "cm3" | "cm³" | "ml" => Some(VolumeUnit::Cc),
             "%" => Some(VolumeUnit::Percent),
             _ => None,
         }

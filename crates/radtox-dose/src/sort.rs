@@ -60,7 +60,9 @@ pub(crate) fn pack_and_sort(dose: &[f32], weight: &[f32]) -> (Vec<u64>, usize) {
             let x = pack(d, w);
             for (h, &(shift, bits)) in hist.iter_mut().zip(PASSES.iter()) {
                 let digit = ((x >> shift) & ((1u64 << bits) - 1)) as usize;
-                h[digit] += 1;
+                // Wrapping: counts only matter below u32::MAX samples (larger inputs take
+                // the comparison sort below), and must not panic above.
+                h[digit] = h[digit].wrapping_add(1);
             }
             pairs.push(x);
         } else if !(w == 0.0 && d.is_finite()) {
