@@ -1,9 +1,10 @@
 //! Sorting (dose, weight) samples by dose, hottest first, fast enough for millions of
 //! samples per structure.
 //!
-//! A comparison sort of 2 M pairs costs ~100 ms; an LSD radix sort on the dose's bit
-//! pattern costs a few ms and is exact (it orders the `f32` values themselves, nothing is
-//! binned). Each pair is packed in one `u64`: the order-preserving dose key in the high
+//! Measured on the shared 2-core build machine (examples/bench_dvh.rs): for 800 k
+//! samples a comparison sort of (dose, weight) pairs takes ~14 ms of CPU, the whole DVH
+//! build with this LSD radix sort ~6 ms. The radix sort is exact: it orders the `f32`
+//! values themselves, nothing is binned. Each pair is packed in one `u64`: the order-preserving dose key in the high
 //! half, the weight's bits in the low half, so one scatter moves both.
 
 /// Samples below this count are sorted with the standard library's unstable sort; the
