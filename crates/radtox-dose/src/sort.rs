@@ -4,8 +4,9 @@
 //! Measured on the shared 2-core build machine (examples/bench_dvh.rs): for 800 k
 //! samples a comparison sort of (dose, weight) pairs takes ~14 ms of CPU, the whole DVH
 //! build with this LSD radix sort ~6 ms. The radix sort is exact: it orders the `f32`
-//! values themselves, nothing is binned. Each pair is packed in one `u64`: the order-preserving dose key in the high
-//! half, the weight's bits in the low half, so one scatter moves both.
+//! values themselves, nothing is binned. Each pair is packed in one `u64`: the
+//! order-preserving dose key in the high half, the weight's bits in the low half, so one
+//! scatter moves both.
 
 /// Samples below this count are sorted with the standard library's unstable sort; the
 /// radix sort's fixed cost (four 256-entry histograms) is not worth it for them.
