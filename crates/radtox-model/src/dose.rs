@@ -36,7 +36,8 @@ fn check_axis(axis: char, v: &[f64]) -> Result<(), GridError> {
         return Err(GridError::EmptyAxis { axis });
     }
     for (i, w) in v.windows(2).enumerate() {
-        if !(w[1] > w[0]) || !w[1].is_finite() {
+        // NaN compares as not-greater, so it is rejected here too.
+        if w[1].partial_cmp(&w[0]) != Some(std::cmp::Ordering::Greater) || !w[1].is_finite() {
             return Err(GridError::NotIncreasing { axis, index: i + 1 });
         }
     }

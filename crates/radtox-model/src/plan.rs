@@ -35,7 +35,9 @@ impl PlanInfo {
     /// The prescription dose (Gy) to use for prescription-relative metrics: the largest
     /// TargetPrescriptionDose of a TARGET reference, else of any reference.
     pub fn prescription_gy(&self) -> Option<f64> {
-        let max = |it: &mut dyn Iterator<Item = f64>| it.fold(None, |m: Option<f64>, d| Some(m.map_or(d, |m| m.max(d))));
+        let max = |it: &mut dyn Iterator<Item = f64>| {
+            it.fold(None, |m: Option<f64>, d| Some(m.map_or(d, |m| m.max(d))))
+        };
         let targets = max(&mut self
             .prescriptions
             .iter()
