@@ -49,12 +49,20 @@ pub(crate) fn open(path: &Path, until: Option<Tag>) -> Result<Opened, DicomError
             options = options.read_until(tag);
         }
         // dicom-rs detects the preamble itself when "DICM" is at 0 or 128.
-        let file = options
-            .open_file(path)
-            .map_err(|e| DicomError::Unreadable {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
+        let file = options.open_file(path).map_err(|e| {
+            use dicom_object::ReadError as R;
+            match e {
+                R::ReadUnrecognizedTransferSyntax { .. }
+                | R::ReadUnsupportedTransferSyntax { .. }
+                | R::ReadUnsupportedTransferSyntaxWithSuggestion { .. } => {
+                    DicomError::unsupported(path, e.to_string())
+                }
+                _ => DicomError::Unreadable {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                },
+            }
+        })?;
         let transfer_syntax = file
             .meta()
             .transfer_syntax()

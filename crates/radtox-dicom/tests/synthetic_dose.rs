@@ -314,3 +314,49 @@ fn no_preamble_no_meta_and_deflated_files_read_the_same() {
     write(spec.object(), &implicit, IMPLICIT_LE);
     assert_eq!(read_rt_dose(&implicit).unwrap().grid, reference.grid);
 }
+
+#[test]
+fn unknown_or_compressed_transfer_syntax_is_unsupported() {
+    use dicom_core::value::{PixelFragmentSequence, Value};
+    use dicom_core::{DataElement, VR};
+    use dicom_dictionary_std::tags;
+    let dir = tempfile::tempdir().unwrap();
+    // JPEG 2000 pixel data: the data set reads, the pixels cannot be decoded here.
+    let mut obj = DoseSpec::hfs(1, 2, 2, vec![1, 2, 3, 4]).object();
+    obj.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OB,
+        Value::PixelSequence(PixelFragmentSequence::new_fragments(vec![vec![0u8; 16]])),
+    ));
+    let p = dir.path().join("j2k.dcm");
+    write(obj, &p, "1.2.840.10008.1.2.4.90");
+    let e = read_rt_dose(&p).unwrap_err();
+    assert!(matches!(e, DicomError::Unsupported { .. }), "{e}");
+    assert!(e.to_string().contains("1.2.840.10008.1.2.4.90"), "{e}");
+
+    // A private transfer syntax nobody knows: refused when opening.
+    let p = dir.path().join("private.dcm");
+    let spec = DoseSpec::hfs(1, 2, 2, vec![1, 2, 3, 4]);
+    write(spec.object(), &p, EXPLICIT_LE);
+    let mut bytes = std::fs::read(&p).unwrap();
+    let at = bytes
+        .windows(19)
+        .position(|w| w == b"1.2.840.10008.1.2.1")
+        .unwrap();
+    bytes[at..at + 19].copy_from_slice(b"1.9.999.999.999.9.9");
+    std::fs::write(&p, bytes).unwrap();
+    let e = read_rt_dose(&p).unwrap_err();
+    assert!(matches!(e, DicomError::Unsupported { .. }), "{e}");
+}
+
+#[test]
+fn dose_cut_in_the_middle_of_pixel_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = DoseSpec::hfs(4, 4, 4, (0..64).collect()).write(&dir.path().join("full.dcm"));
+    let bytes = std::fs::read(&full).unwrap();
+    let cut = dir.path().join("cut.dcm");
+    std::fs::write(&cut, &bytes[..bytes.len() - 100]).unwrap();
+    let e = read_rt_dose(&cut).unwrap_err();
+    assert!(matches!(e, DicomError::Unreadable { .. }), "{e}");
+    assert!(e.to_string().contains("cut.dcm"), "{e}");
+}
