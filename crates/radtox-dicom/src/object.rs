@@ -110,13 +110,15 @@ fn open_bare_dataset(path: &Path, head: &[u8]) -> Result<Opened, DicomError> {
     let explicit = VR::from_binary([rest[0], rest[1]]).is_some()
         && rest[0].is_ascii_uppercase()
         && rest[1].is_ascii_uppercase();
-    let bytes = std::fs::read(path).map_err(|source| DicomError::Io {
+    let io = |source| DicomError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
     if !explicit {
         let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
-        if len != u32::MAX && len as usize > bytes.len() {
+        if len != u32::MAX && u64::from(len) > size {
             return Err(not_dicom(
                 "no \"DICM\" marker and the first element's length exceeds the file size",
             ));
@@ -127,7 +129,9 @@ fn open_bare_dataset(path: &Path, head: &[u8]) -> Result<Opened, DicomError> {
     } else {
         IMPLICIT_VR_LITTLE_ENDIAN.erased()
     };
-    let obj = InMemDicomObject::read_dataset_with_ts(&bytes[..], &ts).map_err(|e| {
+    // Streamed from the file: no whole-file copy next to the parsed PixelData.
+    let reader = std::io::BufReader::new(file);
+    let obj = InMemDicomObject::read_dataset_with_ts(reader, &ts).map_err(|e| {
         DicomError::Unreadable {
             path: path.to_path_buf(),
             message: format!("no file meta group; read as {}: {e}", ts.name()),

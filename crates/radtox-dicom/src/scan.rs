@@ -33,8 +33,10 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DicomError> {
         source,
     };
     for entry in std::fs::read_dir(dir).map_err(io)? {
-        let path = entry.map_err(io)?.path();
-        if path.is_dir() {
+        let entry = entry.map_err(io)?;
+        let path = entry.path();
+        // file_type() does not follow symlinks, so a link cycle cannot recurse forever.
+        if entry.file_type().map_err(io)?.is_dir() {
             files_under(&path, out)?;
         } else if path.is_file() {
             out.push(path);

@@ -360,3 +360,18 @@ fn dose_cut_in_the_middle_of_pixel_data() {
     assert!(matches!(e, DicomError::Unreadable { .. }), "{e}");
     assert!(e.to_string().contains("cut.dcm"), "{e}");
 }
+
+#[test]
+fn leksell_gammaplan_decreasing_offsets() {
+    // 12 frames at offsets 0, −1, …, −11 from IPP z = 40: planes z = 40, 39, …, 29 in
+    // file order, so the canonical z axis is 29..=40 and frame k lands at iz = 11 − k.
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = DoseSpec::hfs(12, 1, 1, (0..12).map(|k| k * 1000).collect());
+    spec.ipp = [0.0, 0.0, 40.0];
+    spec.offsets = Some((0..12).map(|k| -(k as f64)).collect());
+    let d = read_rt_dose(&spec.write(&dir.path().join("gammaplan.dcm"))).unwrap();
+    assert_eq!(d.grid.z, (29..=40).map(f64::from).collect::<Vec<_>>());
+    for k in 0..12 {
+        assert_eq!(d.grid.dose[[11 - k, 0, 0]], k as f32);
+    }
+}
