@@ -26,7 +26,7 @@ pub enum NiftiError {
     #[error("{path}: header field dim = {dims:?}: {reason}")]
     Dimensions {
         path: PathBuf,
-        dims: Vec<u16>,
+        dims: Vec<i16>,
         reason: String,
     },
     #[error("{path}: {field} is not usable: {reason}")]

@@ -106,7 +106,8 @@ fn element_size(code: i16) -> Option<usize> {
 fn spatial_dims(h: &NiftiHeader, path: &Path) -> Result<[usize; 3], NiftiError> {
     let err = |reason: String| NiftiError::Dimensions {
         path: path.to_path_buf(),
-        dims: h.dim.to_vec(),
+        // dim is i16 in the standard (the nifti crate reads u16): show it as written.
+        dims: h.dim.iter().map(|&v| v as i16).collect(),
         reason,
     };
     let ndim = usize::from(h.dim[0]);
@@ -131,10 +132,9 @@ fn spatial_dims(h: &NiftiHeader, path: &Path) -> Result<[usize; 3], NiftiError> 
 }
 
 pub(crate) fn read_volume(path: &Path) -> Result<Volume, NiftiError> {
-    let obj = ReaderOptions::new()
-        .read_file(path)
-        .map_err(|e| NiftiError::from_nifti(path, e))?;
-    let h = obj.header().clone();
+    // Check the header before the voxel data is read, so that absurd sizes or types
+    // are reported as such (not as a truncated file) and never allocated.
+    let h = NiftiHeader::from_file(path).map_err(|e| NiftiError::from_nifti(path, e))?;
     if h.sizeof_hdr != 348 {
         return Err(NiftiError::NotNifti {
             path: path.to_path_buf(),
@@ -150,19 +150,26 @@ pub(crate) fn read_volume(path: &Path) -> Result<Volume, NiftiError> {
         code: h.datatype,
         name: datatype_name(h.datatype),
     })?;
-    let nvox = dims[0] * dims[1] * dims[2];
-    let raw = obj.volume().raw_data();
-    if raw.len() != nvox * size {
-        // The crate sizes the read by bitpix; a bitpix that disagrees with datatype
-        // leaves a wrong byte count.
+    if usize::try_from(h.bitpix).ok() != Some(8 * size) {
         return Err(NiftiError::Format {
             path: path.to_path_buf(),
             message: format!(
-                "{} bytes of voxel data for {nvox} voxels of {} (bitpix {} disagrees with datatype?)",
-                raw.len(),
+                "bitpix {} disagrees with datatype {} ({} bits)",
+                h.bitpix,
                 datatype_name(h.datatype),
-                h.bitpix
+                8 * size
             ),
+        });
+    }
+    let nvox = dims[0] * dims[1] * dims[2];
+    let obj = ReaderOptions::new()
+        .read_file(path)
+        .map_err(|e| NiftiError::from_nifti(path, e))?;
+    let raw = obj.volume().raw_data();
+    if raw.len() != nvox * size {
+        return Err(NiftiError::Truncated {
+            path: path.to_path_buf(),
+            reason: format!("{} bytes of voxel data for {nvox} voxels", raw.len()),
         });
     }
     let mut values = decode(raw, h.datatype, h.endianness == Endianness::Little, path)?;

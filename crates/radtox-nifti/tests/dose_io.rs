@@ -393,3 +393,27 @@ fn non_mm_units_are_converted() {
         got.grid.x
     );
 }
+
+#[test]
+fn big_endian_and_file_pairs() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = canonical();
+    let step = g.mean_spacing();
+    let ras = [
+        [-step[0], 0.0, 0.0, -g.x[0]],
+        [0.0, -step[1], 0.0, -g.y[0]],
+        [0.0, 0.0, step[2], g.z[0]],
+    ];
+    let data = g.dose.view().permuted_axes([2, 1, 0]);
+    // Big-endian single file, and a little-endian .hdr/.img pair.
+    let mut h = sform_header(ras);
+    h.endianness = nifti::Endianness::Big;
+    let p = dir.path().join("big.nii");
+    write_f32(&p, &h, data);
+    assert_eq!(&std::fs::read(&p).unwrap()[..4], &348i32.to_be_bytes());
+    assert_same(&read_dose(&p).unwrap().grid, &g);
+    let p = dir.path().join("pair.hdr");
+    write_f32(&p, &sform_header(ras), data);
+    assert!(dir.path().join("pair.img").exists());
+    assert_same(&read_dose(&p).unwrap().grid, &g);
+}
