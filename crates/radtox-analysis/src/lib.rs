@@ -270,9 +270,12 @@ fn structure_result(
             }
         })
         .collect();
+    let mut warnings = samples.warnings.clone();
     let tps_dvh_check = dvh.and_then(|d| {
         let t = tps.iter().find(|t| t.roi_number == s.roi_number)?;
-        let c = radtox_dose::compare_with_tps(d, t).ok()?;
+        let c = radtox_dose::compare_with_tps(d, t)
+            .map_err(|e| warnings.push(format!("TPS DVH check not possible: {e}")))
+            .ok()?;
         Some(TpsDvhCheck {
             tps_volume_cc: c.tps_volume_cc,
             volume_diff_percent: c.volume_diff_percent,
@@ -300,6 +303,6 @@ fn structure_result(
         metrics: metric_values,
         dvh: curve,
         tps_dvh_check,
-        warnings: samples.warnings.clone(),
+        warnings,
     }
 }

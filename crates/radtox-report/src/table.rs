@@ -10,9 +10,14 @@ pub(crate) fn render(a: &Analysis) -> String {
     header(a, &mut out);
     structures(a, &mut out);
     tps_checks(a, &mut out);
-    if !a.warnings.is_empty() {
+    let per_structure = a
+        .structures
+        .iter()
+        .flat_map(|s| s.warnings.iter().map(move |w| format!("{}: {w}", s.name)));
+    let all: Vec<String> = a.warnings.iter().cloned().chain(per_structure).collect();
+    if !all.is_empty() {
         let _ = writeln!(out, "\nWarnings:");
-        for w in &a.warnings {
+        for w in &all {
             let _ = writeln!(out, "  - {w}");
         }
     }
@@ -111,9 +116,23 @@ fn structures(a: &Analysis, out: &mut String) {
         rows.push(r);
     }
     write_aligned(&rows, out);
+    let empty: Vec<&str> = a
+        .structures
+        .iter()
+        .filter(|s| s.empty)
+        .map(|s| s.name.as_str())
+        .collect();
+    if !empty.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nNo closed planar contour (no volume, no metrics): {}",
+            empty.join(", ")
+        );
+    }
     let failures: Vec<String> = a
         .structures
         .iter()
+        .filter(|s| !s.empty)
         .flat_map(|s| {
             s.metrics.iter().filter_map(move |m| {
                 let e = m.value.as_ref().err()?;
