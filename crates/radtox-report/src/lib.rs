@@ -63,8 +63,96 @@ pub struct Analysis {
     pub dose_grid: Option<GridSummary>,
     pub settings: Settings,
     pub structures: Vec<StructureResult>,
+    /// Name of the pipeline file applied, if any.
+    pub pipeline: Option<String>,
+    /// How clinical structure names were mapped to TG-263 names (with a pipeline).
+    pub name_mapping: Option<NameMapping>,
+    /// Dose models behind the EQD2/BED numbers (one entry per α/β and scheme used).
+    pub dose_models: Vec<String>,
+    /// Site analyses (brain lesions, heart substructures, bone marrow, lung and skin),
+    /// each as a titled table.
+    pub site_tables: Vec<SiteTable>,
+    /// T-DM1 timeline facts when a patient file was given.
+    pub timeline: Option<Timeline>,
+    /// Risk flags from the pipeline's rules, each with its evidence.
+    pub flags: Vec<Flag>,
+    /// The decision-support statement that accompanies flags.
+    pub disclaimer: Option<String>,
     /// Everything the user should know that did not stop the analysis.
     pub warnings: Vec<String>,
+}
+
+/// Every name-mapping decision, and what could not be mapped.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct NameMapping {
+    pub decisions: Vec<NameDecision>,
+    pub unmapped: Vec<String>,
+    /// TG-263 name → the clinical names that all mapped to it.
+    pub ambiguous: Vec<(String, Vec<String>)>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct NameDecision {
+    pub original: String,
+    pub tg263: Option<String>,
+    /// Which rule decided, e.g. "alias 'Lt Lung' (names/tg263-base.toml:42)".
+    pub rule: String,
+}
+
+/// A titled table of a site analysis; cells are JSON values (numbers, strings, null).
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct SiteTable {
+    /// Stable identifier: "brain_lesions", "brain", "heart", "marrow", "lung", "skin".
+    pub id: String,
+    pub title: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<serde_json::Value>>,
+    pub notes: Vec<String>,
+}
+
+/// One T-DM1 administration or radiotherapy date on the timeline.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct TimelineEvent {
+    /// ISO date, YYYY-MM-DD.
+    pub date: String,
+    /// "tdm1", "rt_fraction", "srs", "rt_start", "rt_end".
+    pub kind: String,
+    pub label: String,
+}
+
+/// The treatment timeline: events, windows that hold, and the relative drug level.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct Timeline {
+    pub events: Vec<TimelineEvent>,
+    /// Plain sentences, e.g. "T-DM1 on 2026-03-02 is 7 d after SRS (within ±28 d, Stumpf 2019)".
+    pub facts: Vec<String>,
+    /// Daily relative serum level (1.0 = just after a 3.6 mg/kg dose): (date, level).
+    pub exposure: Vec<(String, f64)>,
+    pub exposure_model: String,
+}
+
+/// A risk flag with everything needed to judge it.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct Flag {
+    /// Rule ID from the evidence file (B1, C3, H7, …).
+    pub rule_id: String,
+    /// "info", "caution", "high", "very_high".
+    pub level: String,
+    /// "raised", "indeterminate", "not_raised", "not_evaluated".
+    pub status: String,
+    pub structure: Option<String>,
+    pub metric: Option<String>,
+    pub value: Option<f64>,
+    /// e.g. ">= 10".
+    pub threshold: Option<String>,
+    pub timing: Vec<String>,
+    pub covariates: Vec<String>,
+    pub evidence_grade: String,
+    pub citation: String,
+    /// True when the threshold is recalled, not verified in the source.
+    pub provisional: bool,
+    pub evidence_against: Vec<String>,
+    pub sentence: String,
 }
 
 impl Analysis {
@@ -174,6 +262,13 @@ pub struct StructureResult {
     /// Requested metrics in request order.
     pub metrics: Vec<MetricValue>,
     pub dvh: Option<DvhCurve>,
+    /// Mapped AAPM TG-263 name (with a pipeline).
+    pub tg263_name: Option<String>,
+    /// True for structures built from others (union, difference, margins).
+    pub derived: bool,
+    /// The EQD2 DVH when fractionation is known, and the model that made it.
+    pub eqd2_dvh: Option<DvhCurve>,
+    pub eqd2_model: Option<String>,
     pub tps_dvh_check: Option<TpsDvhCheck>,
     pub warnings: Vec<String>,
 }
@@ -199,7 +294,7 @@ impl Serialize for MetricMap<'_> {
 impl Serialize for StructureResult {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("StructureResult", 12)?;
+        let mut st = s.serialize_struct("StructureResult", 16)?;
         st.serialize_field("roi_number", &self.roi_number)?;
         st.serialize_field("name", &self.name)?;
         st.serialize_field("interpreted_type", &self.interpreted_type)?;
@@ -209,7 +304,11 @@ impl Serialize for StructureResult {
         st.serialize_field("sample_count", &self.sample_count)?;
         st.serialize_field("metrics", &MetricMap(&self.metrics, false))?;
         st.serialize_field("metric_errors", &MetricMap(&self.metrics, true))?;
+        st.serialize_field("tg263_name", &self.tg263_name)?;
+        st.serialize_field("derived", &self.derived)?;
         st.serialize_field("dvh", &self.dvh)?;
+        st.serialize_field("eqd2_dvh", &self.eqd2_dvh)?;
+        st.serialize_field("eqd2_model", &self.eqd2_model)?;
         st.serialize_field("tps_dvh_check", &self.tps_dvh_check)?;
         st.serialize_field("warnings", &self.warnings)?;
         st.end()
