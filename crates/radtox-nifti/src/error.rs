@@ -94,7 +94,7 @@ impl NiftiError {
             nifti::NiftiError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
                 NiftiError::Truncated {
                     path,
-                    reason: "ends inside the 348-byte header or the extensions".into(),
+                    reason: "ends inside the 348-byte header".into(),
                 }
             }
             nifti::NiftiError::Io(io) => NiftiError::Io { path, source: io },

@@ -3,10 +3,14 @@
 
 use crate::affine::{AffineSource, axis_map, header_affine};
 use crate::{Affine, NiftiError};
+use flate2::bufread::GzDecoder;
 use ndarray::Array3;
-use nifti::{Endianness, NiftiHeader, NiftiObject, ReaderOptions};
+use nifti::{Endianness, NiftiHeader};
 use radtox_model::DoseGrid;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::path::PathBuf;
 
 /// A dose volume read from NIfTI, in canonical radtox layout.
 #[derive(Debug, Clone, PartialEq)]
@@ -131,10 +135,83 @@ fn spatial_dims(h: &NiftiHeader, path: &Path) -> Result<[usize; 3], NiftiError> 
     Ok([get(0), get(1), get(2)])
 }
 
+/// Open a file, gunzipping when its first bytes are the gzip magic (whatever its name
+/// says: `.nii` files that are really gzipped exist, and the reverse).
+fn open_maybe_gz(path: &Path) -> Result<Box<dyn Read>, NiftiError> {
+    let io = |source| NiftiError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = BufReader::new(File::open(path).map_err(io)?);
+    let head = file.fill_buf().map_err(io)?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Ok(Box::new(BufReader::new(GzDecoder::new(file))))
+    } else {
+        Ok(Box::new(file))
+    }
+}
+
+/// Read exactly `n` bytes, or report how many there were.
+fn read_exact_or_truncated(
+    r: &mut dyn Read,
+    n: usize,
+    path: &Path,
+    what: &str,
+) -> Result<Vec<u8>, NiftiError> {
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(n).map_err(|_| NiftiError::Format {
+        path: path.to_path_buf(),
+        message: format!("cannot allocate {n} bytes for {what}"),
+    })?;
+    let got = r
+        .take(n as u64)
+        .read_to_end(&mut buf)
+        .map_err(|source| NiftiError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if got != n {
+        return Err(NiftiError::Truncated {
+            path: path.to_path_buf(),
+            reason: format!("{got} bytes of {what} where the header announces {n}"),
+        });
+    }
+    Ok(buf)
+}
+
+/// The image file of a `.hdr` header: `.img`, else `.img.gz`.
+fn image_file_of(path: &Path) -> Result<PathBuf, NiftiError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let stem = name.strip_suffix(".gz").unwrap_or(&name);
+    let stem = stem.strip_suffix(".hdr").unwrap_or(stem);
+    let candidates = [format!("{stem}.img"), format!("{stem}.img.gz")];
+    candidates
+        .iter()
+        .map(|c| path.with_file_name(c))
+        .find(|p| p.exists())
+        .ok_or_else(|| NiftiError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!(
+                    "header-only NIfTI (\"ni1\"): no {} or {} beside it",
+                    candidates[0], candidates[1]
+                ),
+            ),
+        })
+}
+
 pub(crate) fn read_volume(path: &Path) -> Result<Volume, NiftiError> {
-    // Check the header before the voxel data is read, so that absurd sizes or types
-    // are reported as such (not as a truncated file) and never allocated.
-    let h = NiftiHeader::from_file(path).map_err(|e| NiftiError::from_nifti(path, e))?;
+    let mut reader = open_maybe_gz(path)?;
+    // The nifti crate parses the header (both byte orders) and checks the magic; the
+    // voxel data is read here so that vox_offset is honoured even when the gap after
+    // the header is padding rather than extensions, and so that absurd sizes or types
+    // are reported before anything is allocated.
+    let h = NiftiHeader::from_reader(&mut reader).map_err(|e| NiftiError::from_nifti(path, e))?;
+    let mut warnings = Vec::new();
     if h.sizeof_hdr != 348 {
         return Err(NiftiError::NotNifti {
             path: path.to_path_buf(),
@@ -162,17 +239,61 @@ pub(crate) fn read_volume(path: &Path) -> Result<Volume, NiftiError> {
         });
     }
     let nvox = dims[0] * dims[1] * dims[2];
-    let obj = ReaderOptions::new()
-        .read_file(path)
-        .map_err(|e| NiftiError::from_nifti(path, e))?;
-    let raw = obj.volume().raw_data();
-    if raw.len() != nvox * size {
-        return Err(NiftiError::Truncated {
+    let nbytes = nvox
+        .checked_mul(size)
+        .ok_or_else(|| NiftiError::Dimensions {
             path: path.to_path_buf(),
-            reason: format!("{} bytes of voxel data for {nvox} voxels", raw.len()),
+            dims: h.dim.iter().map(|&v| v as i16).collect(),
+            reason: "volume too large".into(),
+        })?;
+    let offset = h.vox_offset;
+    if !(offset.is_finite() && offset >= 0.0) {
+        return Err(NiftiError::Format {
+            path: path.to_path_buf(),
+            message: format!("vox_offset {offset} is not a valid byte offset"),
         });
     }
-    let mut values = decode(raw, h.datatype, h.endianness == Endianness::Little, path)?;
+    let raw = if &h.magic == b"n+1\0" {
+        // Single file: data at vox_offset (≥ 352), the header took 348 bytes.
+        let mut start = offset as u64;
+        if start < 352 {
+            warnings.push(format!(
+                "vox_offset {offset} < 352 in a single-file NIfTI: 352 used"
+            ));
+            start = 352;
+        }
+        let skipped = std::io::copy(&mut (&mut reader).take(start - 348), &mut std::io::sink())
+            .map_err(|source| NiftiError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if skipped != start - 348 {
+            return Err(NiftiError::Truncated {
+                path: path.to_path_buf(),
+                reason: format!("ends at byte {}, before vox_offset {start}", 348 + skipped),
+            });
+        }
+        read_exact_or_truncated(&mut reader, nbytes, path, "voxel data")?
+    } else {
+        let img = image_file_of(path)?;
+        let mut r = open_maybe_gz(&img)?;
+        let start = offset as u64;
+        let skipped =
+            std::io::copy(&mut (&mut r).take(start), &mut std::io::sink()).map_err(|source| {
+                NiftiError::Io {
+                    path: img.clone(),
+                    source,
+                }
+            })?;
+        if skipped != start {
+            return Err(NiftiError::Truncated {
+                path: img,
+                reason: format!("ends at byte {skipped}, before vox_offset {start}"),
+            });
+        }
+        read_exact_or_truncated(&mut r, nbytes, &img, "voxel data")?
+    };
+    let mut values = decode(&raw, h.datatype, h.endianness == Endianness::Little, path)?;
     // scl_slope = 0 means "no scaling" (NIfTI-1 standard).
     if h.scl_slope != 0.0 {
         if !(h.scl_slope.is_finite() && h.scl_inter.is_finite()) {
@@ -188,12 +309,13 @@ pub(crate) fn read_volume(path: &Path) -> Result<Volume, NiftiError> {
         }
     }
     let affine = header_affine(&h, path)?;
+    warnings.extend(affine.warnings);
     Ok(Volume {
         dims,
         values,
         lps: affine.lps,
         affine_source: affine.source,
-        warnings: affine.warnings,
+        warnings,
     })
 }
 

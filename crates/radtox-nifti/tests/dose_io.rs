@@ -417,3 +417,29 @@ fn big_endian_and_file_pairs() {
     assert!(dir.path().join("pair.img").exists());
     assert_same(&read_dose(&p).unwrap().grid, &g);
 }
+
+#[test]
+fn vox_offset_padding_and_misnamed_gzip() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = canonical();
+    let p = dir.path().join("d.nii");
+    write_dose(&p, &g, "").unwrap();
+    // 16 bytes of padding (no extensions) between header and data, vox_offset 368.
+    let bytes = std::fs::read(&p).unwrap();
+    let mut padded = bytes[..OFF_DATA].to_vec();
+    padded.extend([0u8; 16]);
+    padded.extend(&bytes[OFF_DATA..]);
+    let q = dir.path().join("padded.nii");
+    std::fs::write(&q, padded).unwrap();
+    patch_f32(&q, 108, 368.0);
+    assert_same(&read_dose(&q).unwrap().grid, &g);
+    // A gzipped file named .nii, and a plain one named .nii.gz.
+    write_dose(&dir.path().join("d.nii.gz"), &g, "").unwrap();
+    std::fs::rename(dir.path().join("d.nii.gz"), dir.path().join("gz.nii")).unwrap();
+    assert_same(&read_dose(&dir.path().join("gz.nii")).unwrap().grid, &g);
+    std::fs::copy(&p, dir.path().join("plain.nii.gz")).unwrap();
+    assert_same(
+        &read_dose(&dir.path().join("plain.nii.gz")).unwrap().grid,
+        &g,
+    );
+}
