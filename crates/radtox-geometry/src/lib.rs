@@ -46,8 +46,11 @@
 //! [`DoseGrid::interpolate`](radtox_model::DoseGrid::interpolate); cells outside the
 //! dose grid's box are dropped with a warning ([`StructureSamples::volume_in_grid_cc`]).
 //!
-//! Occupancies on a common lattice combine with [`Occupancy::union`],
-//! [`Occupancy::intersection`] and [`Occupancy::difference`].
+//! Occupancies on a common lattice (see [`choose_lattice`] with several structures)
+//! combine with [`Occupancy::union`], [`Occupancy::intersection`] and
+//! [`Occupancy::difference`], and grow or shrink by isotropic margins with
+//! [`Occupancy::expand`] and [`Occupancy::contract`] (Euclidean distance transform; see
+//! their documentation for the accuracy). [`sample_dose`] samples any of them.
 //!
 //! ```
 //! use ndarray::Array3;
@@ -78,6 +81,7 @@
 
 mod error;
 mod lattice;
+mod margin;
 mod occupancy;
 mod plane;
 mod sample;

@@ -53,6 +53,39 @@ impl Occupancy {
         }
     }
 
+    /// From runs sorted by `(iz, iy, ix0)` whose fractions are consecutive in `fractions`.
+    pub(crate) fn from_parts(
+        lattice: Lattice,
+        runs: Vec<Run>,
+        fractions: Vec<f32>,
+        name: String,
+    ) -> Self {
+        Occupancy {
+            lattice,
+            runs,
+            fractions,
+            name,
+            roi_number: None,
+            contour_volume_cc: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Runs and fractions with cell indices shifted by `by` = (dz, dy, dx).
+    pub(crate) fn shifted_runs(&self, by: [usize; 3]) -> (Vec<Run>, Vec<f32>) {
+        let runs = self
+            .runs
+            .iter()
+            .map(|r| Run {
+                iz: r.iz + by[0] as u32,
+                iy: r.iy + by[1] as u32,
+                ix0: r.ix0 + by[2] as u32,
+                ..*r
+            })
+            .collect();
+        (runs, self.fractions.clone())
+    }
+
     pub fn lattice(&self) -> &Lattice {
         &self.lattice
     }

@@ -174,7 +174,9 @@ pub(crate) fn even_odd_area(pe: &PlaneEdges) -> f64 {
             .windows(2)
             .any(|p| p[1].1 < p[0].1 - scale || p[1].2 < p[0].2 - scale);
         if !crossing {
-            area += covered_length(active, ym, &mut xs) * (yb - ya);
+            // `order` is sorted by x at mid-band: the even-odd spans are its pairs.
+            let len: f64 = order.chunks_exact(2).map(|p| p[1].0 - p[0].0).sum();
+            area += len * (yb - ya);
             continue;
         }
         cuts.clear();

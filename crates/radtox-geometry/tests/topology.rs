@@ -211,3 +211,67 @@ fn boolean_operations_of_two_spheres() {
     let oc = rasterize(&a, &other, &params, 1).unwrap();
     assert!(oa.union(&oc).is_err());
 }
+
+#[test]
+fn margins_of_a_cylinder() {
+    // A cylinder (Flat caps: its slab model is exactly the cylinder) of radius R and
+    // height H grown by m has the Steiner volume
+    //   V + (2πRH + 2πR²) m + (π²R + πH) m² + 4πm³/3
+    // (rounded edges and corners), and shrunk by m is the cylinder R − m, H − 2m.
+    // A sphere would be a poor truth here: its slab model is a staircase whose outer
+    // corners a dilation follows, not the sphere.
+    let (rr, hh) = (10.0, 20.0);
+    let zs: Vec<f64> = (0..=40).map(|k| 0.3 + 0.5 * k as f64).collect();
+    let s = cylinder(0.4, -0.3, rr, &zs);
+    let grid = grid_around([0.0, 0.0, 10.0], 30.0, 2.0, |x, _, _| x);
+    let opts = SamplingOptions {
+        end_caps: EndCaps::Flat,
+        ..Default::default()
+    };
+    let lattice = choose_lattice(&[&s], &grid, &opts).unwrap().unwrap();
+    let occ = rasterize(&s, &lattice, &opts.slab_params(&grid), 1).unwrap();
+    let v = PI * rr * rr * hh;
+    for m in [1.0, 3.0, 5.0] {
+        let grown_truth = (v
+            + (2.0 * PI * rr * hh + 2.0 * PI * rr * rr) * m
+            + (PI * PI * rr + PI * hh) * m * m
+            + 4.0 / 3.0 * PI * m.powi(3))
+            / 1000.0;
+        let shrunk_truth = PI * (rr - m).powi(2) * (hh - 2.0 * m) / 1000.0;
+        let grown = occ.expand(m).unwrap();
+        let shrunk = occ.contract(m).unwrap();
+        let shell = occ.difference(&shrunk).unwrap();
+        let (vg, vs, vsh) = (grown.volume_cc(), shrunk.volume_cc(), shell.volume_cc());
+        println!("m {m}: grown {vg:.4} vs {grown_truth:.4}, shrunk {vs:.4} vs {shrunk_truth:.4}");
+        assert!(
+            rel(vg, grown_truth).abs() < 0.005,
+            "m {m}: grown {vg} vs {grown_truth}"
+        );
+        assert!(
+            rel(vs, shrunk_truth).abs() < 0.02,
+            "m {m}: shrunk {vs} vs {shrunk_truth}"
+        );
+        let shell_truth = v / 1000.0 - shrunk_truth;
+        assert!(
+            rel(vsh, shell_truth).abs() < 0.01,
+            "m {m}: shell {vsh} vs {shell_truth}"
+        );
+        // The mean of a dose linear in x over the grown cylinder is the dose on its axis.
+        let sg = sample_dose(&grown, &grid);
+        assert!(
+            (weighted_mean(&sg) - 0.4).abs() < 0.02,
+            "{}",
+            weighted_mean(&sg)
+        );
+        assert!(rel(sg.volume_cc, grown_truth).abs() < 0.005);
+    }
+    // A zero margin keeps the volume; bad margins are errors, not panics.
+    assert!(rel(occ.expand(0.0).unwrap().volume_cc(), occ.volume_cc()).abs() < 0.002);
+    // (Contraction keeps the original lattice, so the ramp's outer fringe beyond the
+    // original lattice is cut off: 0.2 % here.)
+    assert!(rel(occ.contract(0.0).unwrap().volume_cc(), occ.volume_cc()).abs() < 0.005);
+    assert!(occ.expand(f64::NAN).is_err());
+    assert!(occ.contract(-1.0).is_err());
+    // Shrinking by more than the radius leaves nothing.
+    assert!(occ.contract(10.5).unwrap().is_empty());
+}
