@@ -340,3 +340,48 @@ fn mask_value_conventions() {
         Err(radtox_nifti::NiftiError::NotAMask { .. })
     ));
 }
+
+/// Timing figures (run with `--ignored --nocapture`): a body-sized ellipsoid mask on a
+/// 1 mm grid resampled to a 2.5 mm dose grid, and the dose read itself.
+#[test]
+#[ignore]
+fn timing_large_mask() {
+    let dir = tempfile::tempdir().unwrap();
+    let grid = dose_grid();
+    let n = [280usize, 200, 240];
+    let lps = [
+        [1.0, 0.0, 0.0, -140.0],
+        [0.0, 1.0, 0.0, -100.0],
+        [0.0, 0.0, 1.0, -120.0],
+    ];
+    let data = Array3::from_shape_fn((n[0], n[1], n[2]), |(i, j, k)| {
+        let p = [i as f64 - 140.0, j as f64 - 100.0, k as f64 - 120.0];
+        u8::from((p[0] / 130.0).powi(2) + (p[1] / 90.0).powi(2) + (p[2] / 110.0).powi(2) <= 1.0)
+    });
+    let mut ras = lps;
+    for row in ras.iter_mut().take(2) {
+        for v in row.iter_mut() {
+            *v = -*v;
+        }
+    }
+    let path = dir.path().join("body.nii.gz");
+    write_u8(&path, &sform_header(ras), data.view());
+    let t = std::time::Instant::now();
+    let mask = read_mask(&path, "Body").unwrap();
+    let t_read = t.elapsed();
+    let t = std::time::Instant::now();
+    let s = mask_samples(&mask, &grid, &MaskSamplingOptions::default());
+    let t_sample = t.elapsed();
+    eprintln!(
+        "mask {}×{}×{} (gz): read {:.0} ms, {} voxels inside; mask_samples {:.0} ms, {} samples, {:.1} of {:.1} cc in grid",
+        n[0],
+        n[1],
+        n[2],
+        t_read.as_secs_f64() * 1e3,
+        mask.fraction.len(),
+        t_sample.as_secs_f64() * 1e3,
+        s.dose_gy.len(),
+        s.volume_in_grid_cc,
+        s.volume_cc
+    );
+}
