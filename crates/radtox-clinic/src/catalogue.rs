@@ -132,7 +132,8 @@ impl Catalogue {
     /// Parse and check a catalogue: unique IDs, non-empty title, citation and grade,
     /// every "against" reference defined.
     pub fn from_toml_str(text: &str) -> Result<Catalogue, CatalogueError> {
-        let raw: RawCatalogue = toml::from_str(text).map_err(|e| CatalogueError::Parse(e.to_string()))?;
+        let raw: RawCatalogue =
+            toml::from_str(text).map_err(|e| CatalogueError::Parse(e.to_string()))?;
         if raw.schema != EVIDENCE_SCHEMA {
             return Err(CatalogueError::Schema(raw.schema));
         }
@@ -145,7 +146,11 @@ impl Catalogue {
             if records.iter().any(|x| x.id == r.id) {
                 return Err(problem("duplicate id"));
             }
-            for (field, v) in [("title", &r.title), ("citation", &r.citation), ("grade", &r.grade)] {
+            for (field, v) in [
+                ("title", &r.title),
+                ("citation", &r.citation),
+                ("grade", &r.grade),
+            ] {
                 if v.trim().is_empty() {
                     return Err(problem(&format!("empty {field}")));
                 }

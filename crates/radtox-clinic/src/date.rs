@@ -174,7 +174,10 @@ impl<'de> Deserialize<'de> for CivilDate {
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<CivilDate, E> {
                 v.parse().map_err(E::custom)
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<CivilDate, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CivilDate, A::Error> {
                 // toml's datetime arrives as a one-entry map holding its text.
                 let Some((_k, v)) = map.next_entry::<String, String>()? else {
                     return Err(serde::de::Error::custom("empty date"));
@@ -216,11 +219,27 @@ mod tests {
 
     #[test]
     fn rejects_impossible_dates() {
-        assert!(matches!("2026-02-29".parse::<CivilDate>(), Err(DateError::Day { .. })));
+        assert!(matches!(
+            "2026-02-29".parse::<CivilDate>(),
+            Err(DateError::Day { .. })
+        ));
         assert!("2024-02-29".parse::<CivilDate>().is_ok());
-        assert!(matches!("1900-02-29".parse::<CivilDate>(), Err(DateError::Day { .. })));
-        assert!(matches!("2026-13-01".parse::<CivilDate>(), Err(DateError::Month { .. })));
-        for bad in ["2026-3-02", "02/03/2026", "2026-03-02T00:00", "", "２０２６-03-02", "2026-0a-01"] {
+        assert!(matches!(
+            "1900-02-29".parse::<CivilDate>(),
+            Err(DateError::Day { .. })
+        ));
+        assert!(matches!(
+            "2026-13-01".parse::<CivilDate>(),
+            Err(DateError::Month { .. })
+        ));
+        for bad in [
+            "2026-3-02",
+            "02/03/2026",
+            "2026-03-02T00:00",
+            "",
+            "２０２６-03-02",
+            "2026-0a-01",
+        ] {
             assert!(bad.parse::<CivilDate>().is_err(), "{bad}");
         }
     }

@@ -5,7 +5,8 @@
 use crate::catalogue::Verification;
 use crate::patient::{Covariates, Laterality};
 use crate::rule::{
-    Combine, Condition, CovariateCondition, EstimateModel, Level, Op, Quantity, Rule, TimingCondition,
+    Combine, Condition, CovariateCondition, EstimateModel, Level, Op, Quantity, Rule,
+    TimingCondition,
 };
 use crate::timeline::Timeline;
 use serde::Serialize;
@@ -162,14 +163,15 @@ pub fn evaluate<L: MetricLookup + ?Sized>(
     flags.into_iter().flatten().collect()
 }
 
+/// A number as a reader would write it: up to 3 decimals, no trailing zeros.
 fn fmt_num(v: f64) -> String {
-    if v == v.trunc() && v.abs() < 1e9 {
-        format!("{v:.0}")
-    } else if v.abs() >= 100.0 {
-        format!("{v:.1}")
+    let s = format!("{v:.3}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
     } else {
-        format!("{v:.2}")
-    }
+        &s
+    };
+    if s == "-0" { "0".into() } else { s.to_string() }
 }
 
 fn compare(quantity: &str, v: f64, u: f64, op: Op, t: f64) -> Check {
@@ -181,7 +183,10 @@ fn compare(quantity: &str, v: f64, u: f64, op: Op, t: f64) -> Check {
     // Within its uncertainty of the threshold, the comparison cannot be decided. With
     // zero uncertainty the comparison is exact (value equal to a ≥ threshold holds).
     if u > 0.0 && (v - t).abs() <= u {
-        Check::Uncertain(format!("{shown} is within its uncertainty of {op} {}", fmt_num(t)))
+        Check::Uncertain(format!(
+            "{shown} is within its uncertainty of {op} {}",
+            fmt_num(t)
+        ))
     } else if op.holds(v, t) {
         Check::Holds(vec![format!("{shown} {op} {}", fmt_num(t))])
     } else {
@@ -196,12 +201,16 @@ fn quantity_value<L: MetricLookup + ?Sized>(
 ) -> Result<MetricValue, String> {
     match q {
         Quantity::Metric { structure, metric } => match lookup.metric(structure, metric) {
-            Some(m) if m.value.is_finite() && m.uncertainty.is_finite() && m.uncertainty >= 0.0 => Ok(m),
+            Some(m) if m.value.is_finite() && m.uncertainty.is_finite() && m.uncertainty >= 0.0 => {
+                Ok(m)
+            }
             Some(m) => Err(format!(
                 "{structure} {metric}: value {} ± {} is not a usable number",
                 m.value, m.uncertainty
             )),
-            None => Err(format!("{structure} {metric} not available (structure absent or metric not computed)")),
+            None => Err(format!(
+                "{structure} {metric} not available (structure absent or metric not computed)"
+            )),
         },
         Quantity::Covariate(c) => c
             .value(cov)
@@ -212,7 +221,13 @@ fn quantity_value<L: MetricLookup + ?Sized>(
 
 fn condition_check<L: MetricLookup + ?Sized>(c: &Condition, lookup: &L, cov: &Covariates) -> Check {
     match quantity_value(&c.quantity, lookup, cov) {
-        Ok(m) => compare(&c.quantity.to_string(), m.value, m.uncertainty, c.op, c.value),
+        Ok(m) => compare(
+            &c.quantity.to_string(),
+            m.value,
+            m.uncertainty,
+            c.op,
+            c.value,
+        ),
         Err(reason) => Check::Unknown(reason),
     }
 }
@@ -220,7 +235,8 @@ fn condition_check<L: MetricLookup + ?Sized>(c: &Condition, lookup: &L, cov: &Co
 /// Combine checks: `All` needs every one, `Any` one.
 fn combine(checks: Vec<Check>, mode: Combine) -> Check {
     let mut holds = Vec::new();
-    let (mut fails, mut uncertain, mut unknown, mut na) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut fails, mut uncertain, mut unknown, mut na) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for c in checks {
         match c {
             Check::Holds(f) => holds.extend(f),
@@ -269,13 +285,21 @@ fn covariate_check(c: &CovariateCondition, cov: &Covariates) -> Check {
             Some(v) if v == *want => Check::Holds(vec![format!("{} = {v}", b.name())]),
             Some(v) => Check::Fails(format!("{} = {v}", b.name())),
         },
-        CovariateCondition::Number { covariate, op, value } => match covariate.value(cov) {
+        CovariateCondition::Number {
+            covariate,
+            op,
+            value,
+        } => match covariate.value(cov) {
             None => Check::Unknown(format!("covariate {} not supplied", covariate.name())),
             Some(v) => compare(covariate.name(), v, 0.0, *op, *value),
         },
         CovariateCondition::CupAtLeast(min) => match cov.breast_cup {
             None => Check::Unknown("covariate breast_cup not supplied".into()),
-            Some(c) if c >= *min => Check::Holds(vec![format!("breast cup {} ≥ {}", c.as_str(), min.as_str())]),
+            Some(c) if c >= *min => Check::Holds(vec![format!(
+                "breast cup {} ≥ {}",
+                c.as_str(),
+                min.as_str()
+            )]),
             Some(c) => Check::Fails(format!("breast cup {}, below {}", c.as_str(), min.as_str())),
         },
         CovariateCondition::Laterality(want) => match cov.laterality {
@@ -290,8 +314,14 @@ fn covariate_check(c: &CovariateCondition, cov: &Covariates) -> Check {
             Some(p) if p == *want => Check::Holds(vec![format!("SRS platform {p:?}")]),
             Some(p) => Check::Fails(format!("SRS platform {p:?}")),
         },
-        CovariateCondition::All(cs) => combine(cs.iter().map(|c| covariate_check(c, cov)).collect(), Combine::All),
-        CovariateCondition::Any(cs) => combine(cs.iter().map(|c| covariate_check(c, cov)).collect(), Combine::Any),
+        CovariateCondition::All(cs) => combine(
+            cs.iter().map(|c| covariate_check(c, cov)).collect(),
+            Combine::All,
+        ),
+        CovariateCondition::Any(cs) => combine(
+            cs.iter().map(|c| covariate_check(c, cov)).collect(),
+            Combine::Any,
+        ),
     }
 }
 
@@ -315,7 +345,10 @@ fn timing_check(t: &TimingCondition, timeline: &Timeline) -> Check {
         TimingCondition::Window(w) => {
             if !timeline.courses.iter().any(|c| w.applies_to(c.kind)) {
                 let kinds: Vec<&str> = w.kinds.iter().map(|k| k.as_str()).collect();
-                return Check::NotApplicable(format!("no {} course in the patient file", kinds.join("/")));
+                return Check::NotApplicable(format!(
+                    "no {} course in the patient file",
+                    kinds.join("/")
+                ));
             }
             let hits = timeline.window_hits(w);
             if hits.is_empty() {
@@ -350,10 +383,16 @@ fn timing_check(t: &TimingCondition, timeline: &Timeline) -> Check {
 
 fn estimate(model: &EstimateModel, x: f64, quantity: &str, citation: &str) -> RiskEstimate {
     match model {
-        EstimateModel::ExcessRelativeRisk { per_unit, ci, endpoint } => {
+        EstimateModel::ExcessRelativeRisk {
+            per_unit,
+            ci,
+            endpoint,
+        } => {
             let rr = 1.0 + per_unit * x;
             let ci95 = ci.map(|(lo, hi)| (1.0 + lo * x, 1.0 + hi * x));
-            let ci_text = ci95.map_or(String::new(), |(lo, hi)| format!(" (95% CI {lo:.2}–{hi:.2})"));
+            let ci_text = ci95.map_or(String::new(), |(lo, hi)| {
+                format!(" (95% CI {lo:.2}–{hi:.2})")
+            });
             RiskEstimate {
                 endpoint: endpoint.clone(),
                 value: rr,
@@ -374,7 +413,9 @@ fn estimate(model: &EstimateModel, x: f64, quantity: &str, citation: &str) -> Ri
             let e = x / per;
             let value = ratio.powf(e);
             let ci95 = ci.map(|(lo, hi)| (lo.powf(e), hi.powf(e)));
-            let ci_text = ci95.map_or(String::new(), |(lo, hi)| format!(" (95% CI {lo:.2}–{hi:.2})"));
+            let ci_text = ci95.map_or(String::new(), |(lo, hi)| {
+                format!(" (95% CI {lo:.2}–{hi:.2})")
+            });
             RiskEstimate {
                 endpoint: endpoint.clone(),
                 value,
@@ -429,30 +470,37 @@ fn evaluate_rule<L: MetricLookup + ?Sized>(
     let mut gates: Vec<Check> = Vec::new();
     if !timeline.has_course_of(&rule.courses) {
         let kinds: Vec<&str> = rule.courses.iter().map(|k| k.as_str()).collect();
-        gates.push(Check::NotApplicable(format!("no {} course in the patient file", kinds.join("/"))));
+        gates.push(Check::NotApplicable(format!(
+            "no {} course in the patient file",
+            kinds.join("/")
+        )));
     }
     if let Some(fc) = rule.fractions {
         gates.push(match fractions {
-            None => Check::Unknown(format!("number of fractions unknown (rule applies to {fc})")),
+            None => Check::Unknown(format!(
+                "number of fractions unknown (rule applies to {fc})"
+            )),
             Some(n) if fc.holds(n) => Check::Holds(vec![format!("{n} fraction(s)")]),
             Some(n) => Check::NotApplicable(format!("rule applies to {fc}; the plan has {n}")),
         });
     }
     if !rule.depends_on.is_empty() {
-        let fired: Vec<String> = done
-            .iter()
-            .filter(|f| {
-                f.status == Status::Triggered
-                    && f.level.is_some_and(|l| l >= Level::Caution)
-                    && rule
-                        .depends_on
-                        .iter()
-                        .any(|d| *d == f.rule_id || crate::catalogue::evidence_id(&f.rule_id) == d)
-            })
-            .map(|f| format!("{} ({})", f.rule_id, f.level.map_or("", |l| l.as_str())))
-            .collect();
+        let fired: Vec<String> =
+            done.iter()
+                .filter(|f| {
+                    f.status == Status::Triggered
+                        && f.level.is_some_and(|l| l >= Level::Caution)
+                        && rule.depends_on.iter().any(|d| {
+                            *d == f.rule_id || crate::catalogue::evidence_id(&f.rule_id) == d
+                        })
+                })
+                .map(|f| format!("{} ({})", f.rule_id, f.level.map_or("", |l| l.as_str())))
+                .collect();
         gates.push(if fired.is_empty() {
-            Check::Fails(format!("none of {} triggered at caution or above", rule.depends_on.join(", ")))
+            Check::Fails(format!(
+                "none of {} triggered at caution or above",
+                rule.depends_on.join(", ")
+            ))
         } else {
             Check::Holds(vec![format!("triggered: {}", fired.join(", "))])
         });
@@ -466,7 +514,11 @@ fn evaluate_rule<L: MetricLookup + ?Sized>(
         gates.push(covariate_check(c, cov));
     }
     if !rule.conditions.is_empty() {
-        let checks = rule.conditions.iter().map(|c| condition_check(c, lookup, cov)).collect();
+        let checks = rule
+            .conditions
+            .iter()
+            .map(|c| condition_check(c, lookup, cov))
+            .collect();
         gates.push(combine(checks, rule.combine));
     }
 
@@ -510,7 +562,10 @@ fn evaluate_rule<L: MetricLookup + ?Sized>(
                 Some((Status::Indeterminate, idx, established)) => {
                     let tier = idx.and_then(|i| rule.tiers.get(i));
                     flag.level = tier.map(|t| t.level);
-                    flag.threshold = tier.map(|t| Threshold { op: t.op, value: t.value });
+                    flag.threshold = tier.map(|t| Threshold {
+                        op: t.op,
+                        value: t.value,
+                    });
                     flag.established_level = established;
                     flag.provisional |= tier.is_some_and(|t| t.provisional);
                 }
@@ -518,18 +573,30 @@ fn evaluate_rule<L: MetricLookup + ?Sized>(
                     // The tiers are clear; another condition is uncertain.
                     let tier = idx.and_then(|i| rule.tiers.get(i));
                     flag.level = tier.map(|t| t.level);
-                    flag.threshold = tier.map(|t| Threshold { op: t.op, value: t.value });
+                    flag.threshold = tier.map(|t| Threshold {
+                        op: t.op,
+                        value: t.value,
+                    });
                 }
                 None => flag.level = Some(rule.level),
             }
         }
         Check::Holds(facts) => {
             flag.status = Status::Triggered;
-            flag.facts = facts.into_iter().filter(|f| !flag.timing.contains(f)).collect();
-            match tier_outcome.and_then(|(_, idx, _)| idx).and_then(|i| rule.tiers.get(i)) {
+            flag.facts = facts
+                .into_iter()
+                .filter(|f| !flag.timing.contains(f))
+                .collect();
+            match tier_outcome
+                .and_then(|(_, idx, _)| idx)
+                .and_then(|i| rule.tiers.get(i))
+            {
                 Some(t) => {
                     flag.level = Some(t.level);
-                    flag.threshold = Some(Threshold { op: t.op, value: t.value });
+                    flag.threshold = Some(Threshold {
+                        op: t.op,
+                        value: t.value,
+                    });
                     flag.provisional |= t.provisional;
                 }
                 None => flag.level = Some(rule.level),
@@ -542,7 +609,11 @@ fn evaluate_rule<L: MetricLookup + ?Sized>(
 
 /// Compare the quantity with the tiers, highest level first. Returns the gate check and
 /// (tier status, index of the tier that fired or is in question, established level).
-fn tier_check(rule: &Rule, q: &Quantity, m: MetricValue) -> (Check, (Status, Option<usize>, Option<Level>)) {
+fn tier_check(
+    rule: &Rule,
+    q: &Quantity,
+    m: MetricValue,
+) -> (Check, (Status, Option<usize>, Option<Level>)) {
     let mut order: Vec<usize> = (0..rule.tiers.len()).collect();
     order.sort_by(|&a, &b| {
         let la = rule.tiers.get(a).map(|t| t.level);
@@ -554,15 +625,25 @@ fn tier_check(rule: &Rule, q: &Quantity, m: MetricValue) -> (Check, (Status, Opt
     for (k, &i) in order.iter().enumerate() {
         let Some(t) = rule.tiers.get(i) else { continue };
         match compare(&name, m.value, m.uncertainty, t.op, t.value) {
-            Check::Holds(f) => return (Check::Holds(f), (Status::Triggered, Some(i), None)),
+            // The value and threshold are shown from the flag's own fields, so the
+            // comparison is not repeated among the facts.
+            Check::Holds(_) => {
+                return (Check::Holds(Vec::new()), (Status::Triggered, Some(i), None));
+            }
             Check::Uncertain(r) => {
                 // A lower tier that holds beyond doubt is established meanwhile.
                 let established = order.iter().skip(k + 1).find_map(|&j| {
                     let tj = rule.tiers.get(j)?;
-                    matches!(compare(&name, m.value, m.uncertainty, tj.op, tj.value), Check::Holds(_))
-                        .then_some(tj.level)
+                    matches!(
+                        compare(&name, m.value, m.uncertainty, tj.op, tj.value),
+                        Check::Holds(_)
+                    )
+                    .then_some(tj.level)
                 });
-                return (Check::Uncertain(r), (Status::Indeterminate, Some(i), established));
+                return (
+                    Check::Uncertain(r),
+                    (Status::Indeterminate, Some(i), established),
+                );
             }
             Check::Fails(r) => fails.push(r),
             other => return (other, (Status::NotEvaluated, None, None)),
@@ -590,7 +671,12 @@ fn sentence(rule: &Rule, f: &Flag) -> String {
             let mut parts: Vec<String> = Vec::new();
             if let (Some(v), Some(t)) = (f.value, f.threshold) {
                 let what = rule.quantity().map(|q| q.to_string()).unwrap_or_default();
-                parts.push(format!("{what} = {} {} {}", fmt_num(v), t.op, fmt_num(t.value)));
+                parts.push(format!(
+                    "{what} = {} {} {}",
+                    fmt_num(v),
+                    t.op,
+                    fmt_num(t.value)
+                ));
             }
             parts.extend(f.timing.iter().cloned());
             parts.extend(f.facts.iter().cloned());
@@ -609,8 +695,9 @@ fn sentence(rule: &Rule, f: &Flag) -> String {
             "INDETERMINATE ({}): {}: {reason}{}. {evidence}",
             rule.id,
             rule.title,
-            f.established_level
-                .map_or(String::new(), |l| format!("; {l} holds beyond the uncertainty"))
+            f.established_level.map_or(String::new(), |l| format!(
+                "; {l} holds beyond the uncertainty"
+            ))
         ),
         Status::Pass => format!("Not triggered ({}): {}: {reason}.", rule.id, rule.title),
         Status::NotEvaluated => format!("Not evaluated ({}): {}: {reason}.", rule.id, rule.title),

@@ -68,21 +68,26 @@ mod pipeline;
 mod rule;
 mod timeline;
 
-pub use catalogue::{Catalogue, CatalogueError, EVIDENCE_SCHEMA, EvidenceAgainst, EvidenceRecord, Verification, evidence_id};
+pub use catalogue::{
+    Catalogue, CatalogueError, EVIDENCE_SCHEMA, EvidenceAgainst, EvidenceRecord, Verification,
+    evidence_id,
+};
 pub use date::{CivilDate, DateError};
 pub use defaults::default_rules;
-pub use engine::{DISCLAIMER, Flag, MetricLookup, MetricValue, RiskEstimate, Status, Threshold, evaluate};
+pub use engine::{
+    DISCLAIMER, Flag, MetricLookup, MetricValue, RiskEstimate, Status, Threshold, evaluate,
+};
 pub use patient::{
-    BreastCup, CourseKind, Covariates, Laterality, PATIENT_SCHEMA, PatientError, PatientFile, RtCourse, SrsPlatform,
-    Tdm1Dose,
+    BreastCup, CourseKind, Covariates, Laterality, PATIENT_SCHEMA, PatientError, PatientFile,
+    RtCourse, SrsPlatform, Tdm1Dose,
 };
 #[cfg(feature = "pipeline")]
 pub use pipeline::{ConvertError, rule_from_pipeline, rules_from_resolved};
 pub use rule::{
-    BoolCovariate, Combine, Condition, CovariateCondition, EstimateModel, FractionCondition, Level, NumericCovariate,
-    Op, Quantity, Rule, RuleError, Tier, TimingCondition,
+    BoolCovariate, Combine, Condition, CovariateCondition, EstimateModel, FractionCondition, Level,
+    NumericCovariate, Op, Quantity, Rule, RuleError, Tier, TimingCondition,
 };
 pub use timeline::{
-    Anchor, ExposurePoint, RtDateOffset, RtDateRole, TDM1_HALF_LIFE_DAYS, TDM1_REFERENCE_DOSE_MG_PER_KG, Timeline,
-    Window, WindowHit, describe_delta,
+    Anchor, ExposurePoint, RtDateOffset, RtDateRole, TDM1_HALF_LIFE_DAYS,
+    TDM1_REFERENCE_DOSE_MG_PER_KG, Timeline, Window, WindowHit, describe_delta,
 };

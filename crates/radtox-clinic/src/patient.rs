@@ -174,7 +174,9 @@ impl<'de> Deserialize<'de> for BreastCup {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<BreastCup, D::Error> {
         let s = String::deserialize(d)?;
         BreastCup::parse(&s).ok_or_else(|| {
-            serde::de::Error::custom(format!("breast_cup '{s}': expected AA, A, B, C, D, DD, E, F, G or H"))
+            serde::de::Error::custom(format!(
+                "breast_cup '{s}': expected AA, A, B, C, D, DD, E, F, G or H"
+            ))
         })
     }
 }
@@ -252,7 +254,12 @@ impl PatientFile {
             file: path.to_path_buf(),
             source,
         })?;
-        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("toml") => PatientFile::from_toml_str(&text, path),
             Some("json") => PatientFile::from_json_str(&text, path),
             _ => Err(PatientError::Extension {
@@ -309,7 +316,10 @@ impl PatientFile {
             if d.dose_mg_per_kg > 10.0 {
                 return Err(err(
                     format!("tdm1[{i}].dose_mg_per_kg"),
-                    format!("{} mg/kg is far above the 3.6 mg/kg label dose (total mg instead of mg/kg?)", d.dose_mg_per_kg),
+                    format!(
+                        "{} mg/kg is far above the 3.6 mg/kg label dose (total mg instead of mg/kg?)",
+                        d.dose_mg_per_kg
+                    ),
                 ));
             }
         }
@@ -317,10 +327,14 @@ impl PatientFile {
             if c.last_fraction < c.first_fraction {
                 return Err(err(
                     format!("radiotherapy[{i}].last_fraction"),
-                    format!("{} is before first_fraction {}", c.last_fraction, c.first_fraction),
+                    format!(
+                        "{} is before first_fraction {}",
+                        c.last_fraction, c.first_fraction
+                    ),
                 ));
             }
-            if let (Some(min), Some(max)) = (c.fraction_dates.iter().min(), c.fraction_dates.iter().max())
+            if let (Some(min), Some(max)) =
+                (c.fraction_dates.iter().min(), c.fraction_dates.iter().max())
                 && (*min != c.first_fraction || *max != c.last_fraction)
             {
                 return Err(err(
@@ -334,15 +348,45 @@ impl PatientFile {
         }
         let cov = &self.covariates;
         let ranges: [(&str, Option<f64>, f64, f64); 9] = [
-            ("baseline_platelets_1e9_per_l", cov.baseline_platelets_1e9_per_l, 0.0, 2000.0),
-            ("latest_platelets_1e9_per_l", cov.latest_platelets_1e9_per_l, 0.0, 2000.0),
+            (
+                "baseline_platelets_1e9_per_l",
+                cov.baseline_platelets_1e9_per_l,
+                0.0,
+                2000.0,
+            ),
+            (
+                "latest_platelets_1e9_per_l",
+                cov.latest_platelets_1e9_per_l,
+                0.0,
+                2000.0,
+            ),
             ("bmi", cov.bmi, 8.0, 120.0),
-            ("baseline_lvef_percent", cov.baseline_lvef_percent, 0.0, 100.0),
+            (
+                "baseline_lvef_percent",
+                cov.baseline_lvef_percent,
+                0.0,
+                100.0,
+            ),
             ("latest_lvef_percent", cov.latest_lvef_percent, 0.0, 100.0),
-            ("lesion_max_diameter_mm", cov.lesion_max_diameter_mm, 0.0, 300.0),
+            (
+                "lesion_max_diameter_mm",
+                cov.lesion_max_diameter_mm,
+                0.0,
+                300.0,
+            ),
             ("lesion_volume_cc", cov.lesion_volume_cc, 0.0, 5000.0),
-            ("prescription_gy_per_fraction", cov.prescription_gy_per_fraction, 0.0, 100.0),
-            ("active_marrow_irradiated_percent", cov.active_marrow_irradiated_percent, 0.0, 100.0),
+            (
+                "prescription_gy_per_fraction",
+                cov.prescription_gy_per_fraction,
+                0.0,
+                100.0,
+            ),
+            (
+                "active_marrow_irradiated_percent",
+                cov.active_marrow_irradiated_percent,
+                0.0,
+                100.0,
+            ),
         ];
         for (name, v, lo, hi) in ranges {
             if let Some(v) = v

@@ -115,6 +115,7 @@ pub enum NumericCovariate {
     /// The most recent count: `latest_platelets_1e9_per_l`, else the baseline.
     CurrentPlatelets,
     Bmi,
+    BaselineLvef,
     /// The most recent LVEF: `latest_lvef_percent`, else the baseline.
     CurrentLvef,
     /// Baseline LVEF − latest LVEF (needs both).
@@ -132,6 +133,7 @@ impl NumericCovariate {
             NumericCovariate::BaselinePlatelets => "baseline platelets [×10⁹/L]",
             NumericCovariate::CurrentPlatelets => "latest platelets [×10⁹/L]",
             NumericCovariate::Bmi => "BMI",
+            NumericCovariate::BaselineLvef => "baseline LVEF [%]",
             NumericCovariate::CurrentLvef => "LVEF [%]",
             NumericCovariate::LvefDrop => "LVEF drop from baseline [points]",
             NumericCovariate::LesionMaxDiameterMm => "lesion max diameter [mm]",
@@ -146,8 +148,11 @@ impl NumericCovariate {
     pub fn value(self, c: &Covariates) -> Option<f64> {
         match self {
             NumericCovariate::BaselinePlatelets => c.baseline_platelets_1e9_per_l,
-            NumericCovariate::CurrentPlatelets => c.latest_platelets_1e9_per_l.or(c.baseline_platelets_1e9_per_l),
+            NumericCovariate::CurrentPlatelets => c
+                .latest_platelets_1e9_per_l
+                .or(c.baseline_platelets_1e9_per_l),
             NumericCovariate::Bmi => c.bmi,
+            NumericCovariate::BaselineLvef => c.baseline_lvef_percent,
             NumericCovariate::CurrentLvef => c.latest_lvef_percent.or(c.baseline_lvef_percent),
             NumericCovariate::LvefDrop => Some(c.baseline_lvef_percent? - c.latest_lvef_percent?),
             NumericCovariate::LesionMaxDiameterMm => c.lesion_max_diameter_mm,
@@ -214,7 +219,11 @@ pub enum CovariateCondition {
 
 impl CovariateCondition {
     pub fn number(covariate: NumericCovariate, op: Op, value: f64) -> CovariateCondition {
-        CovariateCondition::Number { covariate, op, value }
+        CovariateCondition::Number {
+            covariate,
+            op,
+            value,
+        }
     }
 }
 
@@ -224,7 +233,10 @@ impl CovariateCondition {
 pub enum Quantity {
     /// A dose metric of a structure (TG-263 metric text, physical or EQD2), obtained
     /// from the caller's [`crate::MetricLookup`].
-    Metric { structure: String, metric: String },
+    Metric {
+        structure: String,
+        metric: String,
+    },
     Covariate(NumericCovariate),
 }
 
@@ -283,6 +295,8 @@ pub enum FractionCondition {
     Exactly(u32),
     AtLeast(u32),
     AtMost(u32),
+    /// Inclusive range.
+    Between(u32, u32),
 }
 
 impl FractionCondition {
@@ -291,6 +305,7 @@ impl FractionCondition {
             FractionCondition::Exactly(k) => n == k,
             FractionCondition::AtLeast(k) => n >= k,
             FractionCondition::AtMost(k) => n <= k,
+            FractionCondition::Between(a, b) => (a..=b).contains(&n),
         }
     }
 }
@@ -301,6 +316,7 @@ impl fmt::Display for FractionCondition {
             FractionCondition::Exactly(k) => write!(f, "{k} fraction(s)"),
             FractionCondition::AtLeast(k) => write!(f, "at least {k} fractions"),
             FractionCondition::AtMost(k) => write!(f, "at most {k} fractions"),
+            FractionCondition::Between(a, b) => write!(f, "{a} to {b} fractions"),
         }
     }
 }

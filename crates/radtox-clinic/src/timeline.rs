@@ -42,7 +42,14 @@ pub struct Window {
 }
 
 impl Window {
-    fn new(key: &str, source: &str, anchor: Anchor, from_days: i64, to_days: i64, kinds: &[CourseKind]) -> Window {
+    fn new(
+        key: &str,
+        source: &str,
+        anchor: Anchor,
+        from_days: i64,
+        to_days: i64,
+        kinds: &[CourseKind],
+    ) -> Window {
         Window {
             key: key.into(),
             source: source.into(),
@@ -56,7 +63,14 @@ impl Window {
     /// Stumpf 2019 / Duke 2022: |Δ| ≤ 28 d of the SRS date. Applied to every session of
     /// SRS and SRT courses because Stumpf's cohort had 1–5 fractions (seed Table 1).
     pub fn stumpf() -> Window {
-        Window::new("stumpf", "Stumpf 2019", Anchor::EachTreatmentDate, -28, 28, &[CourseKind::Srs, CourseKind::Srt])
+        Window::new(
+            "stumpf",
+            "Stumpf 2019",
+            Anchor::EachTreatmentDate,
+            -28,
+            28,
+            &[CourseKind::Srs, CourseKind::Srt],
+        )
     }
 
     /// Koide 2024: |Δ| ≤ 28 d of the first day of brain RT (SRS, SRT or WBRT).
@@ -73,12 +87,26 @@ impl Window {
 
     /// Lebow 2023: −21 ≤ Δ ≤ +7 of each stereotactic session.
     pub fn lebow() -> Window {
-        Window::new("lebow", "Lebow 2023", Anchor::EachTreatmentDate, -21, 7, &[CourseKind::Srs, CourseKind::Srt])
+        Window::new(
+            "lebow",
+            "Lebow 2023",
+            Anchor::EachTreatmentDate,
+            -21,
+            7,
+            &[CourseKind::Srs, CourseKind::Srt],
+        )
     }
 
     /// Chun 2024: |Δ| ≤ 365 d of SRS.
     pub fn chun() -> Window {
-        Window::new("chun", "Chun 2024", Anchor::EachTreatmentDate, -365, 365, &[CourseKind::Srs, CourseKind::Srt])
+        Window::new(
+            "chun",
+            "Chun 2024",
+            Anchor::EachTreatmentDate,
+            -365,
+            365,
+            &[CourseKind::Srs, CourseKind::Srt],
+        )
     }
 
     /// Chun 2024, sequential pattern: the first T-DM1 dose follows the SRS date (by 1 to
@@ -97,7 +125,14 @@ impl Window {
     /// Dastgheyb 2023: |Δ| ≤ 14 d of the start of breast RT (the paper's direction is
     /// ambiguous, so symmetric).
     pub fn dastgheyb() -> Window {
-        Window::new("dastgheyb", "Dastgheyb 2023", Anchor::FirstDay, -14, 14, &[CourseKind::Breast])
+        Window::new(
+            "dastgheyb",
+            "Dastgheyb 2023",
+            Anchor::FirstDay,
+            -14,
+            14,
+            &[CourseKind::Breast],
+        )
     }
 
     /// Any dose between RT start and end inclusive (Geraud, Mills, Zolcsák).
@@ -108,7 +143,14 @@ impl Window {
     /// H6 (seed [S#68, 69, 93]): an RT date 1–14 days after a dose, i.e. before the
     /// platelet recovery expected by day 15 (nadir around day 8).
     pub fn platelet_nadir() -> Window {
-        Window::new("platelet_nadir", "platelet nadir days 1–14", Anchor::EachTreatmentDate, -14, -1, &[])
+        Window::new(
+            "platelet_nadir",
+            "platelet nadir days 1–14",
+            Anchor::EachTreatmentDate,
+            -14,
+            -1,
+            &[],
+        )
     }
 
     /// The windows of the evidence file's "Timing windows" section, reported for every
@@ -142,7 +184,10 @@ impl Window {
             Anchor::LastDay => format!("{range} of the last RT day"),
             Anchor::DuringCourse => "between the first and last RT day".into(),
             Anchor::FirstDoseAfterFirstDay => {
-                format!("first T-DM1 dose {}–{} d after the first RT day", self.from_days, self.to_days)
+                format!(
+                    "first T-DM1 dose {}–{} d after the first RT day",
+                    self.from_days, self.to_days
+                )
             }
         }
     }
@@ -231,7 +276,12 @@ impl Timeline {
     /// Every (dose, RT date) pair satisfying `window`, in course then date order.
     pub fn window_hits(&self, window: &Window) -> Vec<WindowHit> {
         let mut hits = Vec::new();
-        for (ci, course) in self.courses.iter().enumerate().filter(|(_, c)| window.applies_to(c.kind)) {
+        for (ci, course) in self
+            .courses
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| window.applies_to(c.kind))
+        {
             let mut push = |rt_date: CivilDate, dose: &Tdm1Dose, what: &str| {
                 let delta = dose.date.days_since(rt_date);
                 hits.push(WindowHit {
@@ -257,36 +307,66 @@ impl Timeline {
                 Anchor::EachTreatmentDate => {
                     let label = format!("{} session", course.kind.label());
                     for rt in course.treatment_dates() {
-                        for dose in self.doses.iter().filter(|d| in_range(d.date.days_since(rt))) {
+                        for dose in self
+                            .doses
+                            .iter()
+                            .filter(|d| in_range(d.date.days_since(rt)))
+                        {
                             push(rt, dose, &label);
                         }
                     }
                 }
                 Anchor::FirstDay | Anchor::LastDay => {
                     let (rt, what) = if window.anchor == Anchor::FirstDay {
-                        (course.first_fraction, format!("the first {} day", course.kind.label()))
+                        (
+                            course.first_fraction,
+                            format!("the first {} day", course.kind.label()),
+                        )
                     } else {
-                        (course.last_fraction, format!("the last {} day", course.kind.label()))
+                        (
+                            course.last_fraction,
+                            format!("the last {} day", course.kind.label()),
+                        )
                     };
-                    for dose in self.doses.iter().filter(|d| in_range(d.date.days_since(rt))) {
+                    for dose in self
+                        .doses
+                        .iter()
+                        .filter(|d| in_range(d.date.days_since(rt)))
+                    {
                         push(rt, dose, &what);
                     }
                 }
                 Anchor::DuringCourse => {
-                    let what = format!("the first {} day (course runs to {})", course.kind.label(), course.last_fraction);
-                    for dose in self
-                        .doses
-                        .iter()
-                        .filter(|d| d.date >= course.first_fraction && d.date <= course.last_fraction)
-                    {
-                        push(course.first_fraction, dose, &what);
+                    for dose in self.doses.iter().filter(|d| {
+                        d.date >= course.first_fraction && d.date <= course.last_fraction
+                    }) {
+                        hits.push(WindowHit {
+                            window: window.key.clone(),
+                            course: ci,
+                            course_kind: course.kind,
+                            rt_date: course.first_fraction,
+                            dose_date: dose.date,
+                            delta_days: dose.date.days_since(course.first_fraction),
+                            fact: format!(
+                                "T-DM1 on {}, during {} ({} to {}) ({})",
+                                dose.date,
+                                course.kind.label(),
+                                course.first_fraction,
+                                course.last_fraction,
+                                window.source
+                            ),
+                        });
                     }
                 }
                 Anchor::FirstDoseAfterFirstDay => {
                     if let Some(first) = self.doses.first()
                         && in_range(first.date.days_since(course.first_fraction))
                     {
-                        push(course.first_fraction, first, &format!("{} (first T-DM1 dose)", course.kind.label()));
+                        push(
+                            course.first_fraction,
+                            first,
+                            &format!("{} (first T-DM1 dose)", course.kind.label()),
+                        );
                     }
                 }
             }
@@ -310,7 +390,10 @@ impl Timeline {
                     (_, i) if i + 1 == n => RtDateRole::Last,
                     _ => RtDateRole::Fraction,
                 };
-                let nearest = self.doses.iter().min_by_key(|d| (d.date.days_since(date).abs(), d.date));
+                let nearest = self
+                    .doses
+                    .iter()
+                    .min_by_key(|d| (d.date.days_since(date).abs(), d.date));
                 let mut row_windows: Vec<String> = Vec::new();
                 for w in &windows {
                     let holds = hits.iter().any(|h| {
@@ -318,7 +401,9 @@ impl Timeline {
                             && h.course == ci
                             && match w.anchor {
                                 Anchor::EachTreatmentDate => h.rt_date == date,
-                                Anchor::FirstDay | Anchor::FirstDoseAfterFirstDay => date == course.first_fraction,
+                                Anchor::FirstDay | Anchor::FirstDoseAfterFirstDay => {
+                                    date == course.first_fraction
+                                }
                                 Anchor::LastDay => date == course.last_fraction,
                                 // "During RT" is a property of the course: shown on every date.
                                 Anchor::DuringCourse => true,
