@@ -704,3 +704,32 @@ fn sentence(rule: &Rule, f: &Flag) -> String {
         Status::NotApplicable => format!("Not applicable ({}): {}: {reason}.", rule.id, rule.title),
     }
 }
+
+/// Everything the clinic stage produces for one patient, ready to serialise.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClinicAssessment {
+    pub disclaimer: &'static str,
+    /// One row per known RT date: nearest T-DM1 dose, Δ, windows, exposure.
+    pub timeline: Vec<crate::timeline::RtDateOffset>,
+    /// Daily relative exposure over the RT courses ± 28 days.
+    pub exposure: Vec<crate::timeline::ExposurePoint>,
+    /// One flag per rule, in rule order.
+    pub flags: Vec<Flag>,
+}
+
+/// Build the timeline of `patient`, evaluate `rules` and bundle the results with the
+/// disclaimer. `fractions` is the plan's number of fractions, when known.
+pub fn assess<L: MetricLookup + ?Sized>(
+    patient: &crate::patient::PatientFile,
+    rules: &[Rule],
+    lookup: &L,
+    fractions: Option<u32>,
+) -> ClinicAssessment {
+    let timeline = Timeline::from_patient(patient);
+    ClinicAssessment {
+        disclaimer: DISCLAIMER,
+        timeline: timeline.offsets(),
+        exposure: timeline.exposure_curve(),
+        flags: evaluate(rules, lookup, &timeline, &patient.covariates, fractions),
+    }
+}

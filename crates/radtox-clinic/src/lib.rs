@@ -75,7 +75,8 @@ pub use catalogue::{
 pub use date::{CivilDate, DateError};
 pub use defaults::default_rules;
 pub use engine::{
-    DISCLAIMER, Flag, MetricLookup, MetricValue, RiskEstimate, Status, Threshold, evaluate,
+    ClinicAssessment, DISCLAIMER, Flag, MetricLookup, MetricValue, RiskEstimate, Status, Threshold,
+    assess, evaluate,
 };
 pub use patient::{
     BreastCup, CourseKind, Covariates, Laterality, PATIENT_SCHEMA, PatientError, PatientFile,

@@ -209,3 +209,38 @@ fn srs_with_tdm1_400_days_after() {
     }
     assert_eq!(flags["B1"].status, Status::Triggered);
 }
+
+#[test]
+fn assessment_bundles_timeline_exposure_flags_and_disclaimer() {
+    let p = example("brain-srs.toml");
+    let cat = Catalogue::builtin().unwrap();
+    let lookup = |_: &str, _: &str| None;
+    let a = assess(&p, &default_rules(&cat), &lookup, Some(1));
+    assert_eq!(a.disclaimer, DISCLAIMER);
+    assert_eq!(a.timeline.len(), 1);
+    let row = &a.timeline[0];
+    assert_eq!(
+        (row.date.to_string(), row.delta_days),
+        ("2026-02-23".to_string(), Some(8))
+    );
+    assert_eq!(row.windows, ["stumpf", "koide", "chun", "chun_sequential"]);
+    // No T-DM1 yet on the SRS day (first dose 8 days later).
+    assert_eq!(row.exposure, 0.0);
+    // SRS ± 28 days, daily.
+    assert_eq!(a.exposure.len(), 57);
+    assert_eq!(a.flags.len(), default_rules(&cat).len());
+    let json = serde_json::to_value(&a).unwrap();
+    assert_eq!(json["timeline"][0]["date"], "2026-02-23");
+    assert!(
+        json["disclaimer"]
+            .as_str()
+            .unwrap()
+            .contains("not a validated prediction model")
+    );
+    // The pseudonym is not part of the assessment.
+    assert!(
+        !serde_json::to_string(&a)
+            .unwrap()
+            .contains("example-brain-srs")
+    );
+}
