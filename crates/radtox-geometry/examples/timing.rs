@@ -5,7 +5,7 @@
 //! `cargo run --release -p radtox-geometry --example timing [min_samples]`
 
 use ndarray::Array3;
-use radtox_geometry::{SamplingOptions, sample_structures};
+use radtox_geometry::{SamplingOptions, choose_lattice, rasterize, sample_dose, sample_structures};
 use radtox_model::{ContourPlane, DoseGrid, Polygon, Structure, StructureSet};
 use std::f64::consts::PI;
 use std::time::Instant;
@@ -137,6 +137,29 @@ fn main() {
             s.name,
             s.volume_cc,
             s.dose_gy.len()
+        );
+    }
+    // Where the time goes, per structure (best of 5).
+    let params = opts.slab_params(&grid);
+    for st in &ss.structures {
+        let (mut tl, mut tr, mut ts) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
+        for _ in 0..5 {
+            let t = Instant::now();
+            let Ok(Some(l)) = choose_lattice(&[st], &grid, &opts) else {
+                continue;
+            };
+            let t1 = t.elapsed().as_secs_f64() * 1e3;
+            let Ok(occ) = rasterize(st, &l, &params, opts.subrows) else {
+                continue;
+            };
+            let t2 = t.elapsed().as_secs_f64() * 1e3;
+            let _ = sample_dose(&occ, &grid);
+            let t3 = t.elapsed().as_secs_f64() * 1e3;
+            (tl, tr, ts) = (tl.min(t1), tr.min(t2 - t1), ts.min(t3 - t2));
+        }
+        println!(
+            "{:<10} choose_lattice {tl:.2} ms, rasterize {tr:.2} ms, sample_dose {ts:.2} ms",
+            st.name
         );
     }
     let n: usize = out.iter().map(|s| s.dose_gy.len()).sum();

@@ -33,18 +33,35 @@
 //! ## Sampling
 //!
 //! A [`Lattice`] (axis-aligned uniform cells) is chosen per structure by
-//! [`choose_lattice`]: the dose grid's pixel spacing, aligned with its voxel centres,
-//! refined by an integer factor for small structures (≥ [`SamplingOptions::min_samples`]
-//! cells), and a z spacing `Δ/n ≤ min(Δ, dose z spacing)/2` whose cell boundaries fall on
-//! the slab boundaries. [`rasterize`] gives each cell the fraction of its volume inside
-//! the structure ([`Occupancy`], sparse runs along x): exact along z (cell/slab
-//! overlaps), exact along x (even-odd span overlaps per row), sampled at the row centre
-//! along y, and then each plane's in-plane fractions are rescaled (on the boundary cells
-//! only) so that their total equals the exact polygon area: the sampled volume equals
-//! the contour volume. [`sample_dose`] places one sample at each occupied cell centre,
-//! weight = fraction × cell volume, dose = trilinear interpolation exactly as
-//! [`DoseGrid::interpolate`](radtox_model::DoseGrid::interpolate); cells outside the
-//! dose grid's box are dropped with a warning ([`StructureSamples::volume_in_grid_cc`]).
+//! [`choose_lattice`]: in-plane the dose grid's pixel spacing, aligned with its voxel
+//! centres; along z the largest `Δ/n` (integer n) not above `min(Δ, dose z spacing)/2`,
+//! `Δ` the smallest contour spacing, with cell boundaries on the slab boundaries (so for
+//! uniformly spaced contours no cell straddles two slabs). A structure that would get
+//! fewer than [`SamplingOptions::min_samples`] (200 000) cells is refined towards cubic
+//! cells of that count: in-plane by an integer factor (alignment kept), along z by a
+//! larger n.
+//!
+//! [`rasterize`] gives each cell the fraction of its volume inside the structure
+//! ([`Occupancy`], sparse runs along x): exact along z (cell/slab overlaps), exact along
+//! x (even-odd span overlaps per row), sampled at the row centre along y; then each
+//! plane's partial (boundary) cells are rescaled so that the plane's total equals its
+//! exact polygon area, hence the sampled volume equals the contour volume.
+//! [`sample_dose`] places one sample at each occupied cell centre, weight = fraction ×
+//! cell volume (cc), dose = trilinear interpolation between dose voxel centres (the
+//! arithmetic of [`DoseGrid::interpolate`](radtox_model::DoseGrid::interpolate), with
+//! the y/z weights applied per dose column first, so results agree to rounding). Cells
+//! whose centre lies outside the box of dose voxel centres are dropped with a warning
+//! ([`StructureSamples::volume_in_grid_cc`] < [`StructureSamples::volume_cc`]).
+//!
+//! Accuracy (tests): volumes of analytic solids within the contours' own discretisation
+//! error (≤ 1 % for ≥ 1 cc, ≤ 3 % for 0.03–1 cc with fine contours); mean of a linear
+//! dose within 0.1 %; volume above a dose threshold within 1 % of the structure volume
+//! even for the worst case, an isodose plane parallel to the cells (each cell is
+//! classified by its centre: error ≤ A·s/2 for a cut of area A and cell size s).
+//!
+//! Speed: the dicompyler-example plan (dose 194×129×98, 10 ROIs, 52 000-vertex BODY)
+//! samples into 3.6 M samples in about 25 ms on 2 shared cores; see
+//! `examples/timing.rs` for a synthetic plan of the same size.
 //!
 //! Occupancies on a common lattice (see [`choose_lattice`] with several structures)
 //! combine with [`Occupancy::union`], [`Occupancy::intersection`] and

@@ -407,6 +407,7 @@ fn plane_coverage(pe: &PlaneEdges, area_mm2: f64, lattice: &Lattice, subrows: us
         vals: Vec::new(),
     };
     let (ua_min, ub_max) = (ix_lo as f64, (ix_hi + 1) as f64);
+    let mut tmp_runs = Vec::new();
     for iy in iy_lo..=iy_hi {
         for j in 0..m {
             let y = y_low + (iy as f64 + (j as f64 + 0.5) * w) * sy;
@@ -442,11 +443,10 @@ fn plane_coverage(pe: &PlaneEdges, area_mm2: f64, lattice: &Lattice, subrows: us
             *d = s.clamp(0.0, 1.0) as f32;
             *s = 0.0;
         }
-        let mut runs = Vec::new();
-        let mut tmp_runs = Vec::new();
+        tmp_runs.clear();
         emit_runs(0, 0, ix_lo as u32, &row32, &mut tmp_runs, &mut cov.vals);
-        runs.extend(tmp_runs.iter().map(|r| (r.ix0, r.offset, r.len)));
-        cov.rows.push(runs);
+        cov.rows
+            .push(tmp_runs.iter().map(|r| (r.ix0, r.offset, r.len)).collect());
     }
     if inside {
         rescale_to_area(&mut cov.vals, area_mm2 / (sx * sy));
@@ -459,20 +459,38 @@ fn plane_coverage(pe: &PlaneEdges, area_mm2: f64, lattice: &Lattice, subrows: us
 /// correction goes. Multiplicative, clamped to [0, 1], a few passes to pass on what the
 /// clamping held back.
 fn rescale_to_area(vals: &mut [f32], target: f64) {
+    // Full cells stay full; only the partial ones are touched.
+    let mut partial: Vec<usize> = Vec::new();
+    for (i, &v) in vals.iter().enumerate() {
+        if v < 1.0 {
+            partial.push(i);
+        }
+    }
+    let mut full = (vals.len() - partial.len()) as f64;
     for _ in 0..6 {
-        let sum: f64 = vals.iter().map(|&v| v as f64).sum();
-        let delta = target - sum;
-        if delta.abs() <= 1e-7 * target.max(1e-12) {
+        let sum: f64 = partial
+            .iter()
+            .filter_map(|&i| vals.get(i))
+            .map(|&v| v as f64)
+            .sum();
+        let delta = target - full - sum;
+        // f32 fractions: 1e-6 is as close as the sum can get.
+        if delta.abs() <= 1e-6 * target.max(1e-12) || sum <= 0.0 {
             return;
         }
-        let partial: f64 = vals.iter().filter(|&&v| v < 1.0).map(|&v| v as f64).sum();
-        if partial <= 0.0 {
-            return;
-        }
-        let k = (1.0 + delta / partial).max(0.0);
-        for v in vals.iter_mut().filter(|v| **v < 1.0) {
-            *v = ((*v as f64) * k).min(1.0) as f32;
-        }
+        let k = (1.0 + delta / sum).max(0.0);
+        partial.retain(|&i| match vals.get_mut(i) {
+            Some(v) => {
+                *v = ((*v as f64) * k).min(1.0) as f32;
+                if *v >= 1.0 {
+                    full += 1.0;
+                    false
+                } else {
+                    true
+                }
+            }
+            None => false,
+        });
     }
 }
 

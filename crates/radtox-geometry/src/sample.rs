@@ -166,12 +166,19 @@ pub fn sample_dose(occ: &Occupancy, grid: &DoseGrid) -> StructureSamples {
         }
     }
     let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
-    // (samples dropped, Σ weight kept, Σ weight of all cells) per job.
-    let (dropped, kept_cc, all_cc) = jobs
+    // Along x the cells inside the grid form one contiguous range [xa, xb); their
+    // interpolation indices and weights as plain arrays keep the inner loop branch-free.
+    let xa = tx.iter().position(|t| t.is_some()).unwrap_or(tx.len());
+    let xb = tx.iter().rposition(|t| t.is_some()).map_or(xa, |i| i + 1);
+    let xi0: Vec<usize> = tx.iter().map(|t| t.map_or(0, |t| t.0)).collect();
+    let xi1: Vec<usize> = tx.iter().map(|t| t.map_or(0, |t| t.1)).collect();
+    let xw: Vec<f32> = tx.iter().map(|t| t.map_or(0.0, |t| t.2)).collect();
+    let cc = cell_cc as f32;
+    let (dropped, dropped_cc, all_cc) = jobs
         .into_par_iter()
         .map(|(chunk, dd, ww)| {
             let mut dropped = 0;
-            let (mut kept, mut all) = (0f64, 0f64);
+            let (mut dropped_cc, mut all) = (0f64, 0f64);
             let mut row = vec![0f32; nx];
             let mut k = 0;
             for r in chunk {
@@ -182,20 +189,43 @@ pub fn sample_dose(occ: &Occupancy, grid: &DoseGrid) -> StructureSamples {
                 };
                 k += len;
                 let fr = fractions.get(r.offset..r.offset + len).unwrap_or(&[]);
-                all += fr.iter().map(|&f| f as f64).sum::<f64>() * cell_cc;
-                let cells = tx.get(r.ix0 as usize..r.ix0 as usize + len).unwrap_or(&[]);
+                let run_cc = sum_f32(fr) * cell_cc;
+                all += run_cc;
+                let ix0 = r.ix0 as usize;
+                // Cells [k0, k1) of the run lie inside the grid along x.
+                let k0 = xa.saturating_sub(ix0).min(len);
+                let k1 = xb.saturating_sub(ix0).clamp(k0, len);
                 let yz = (tz.get(r.iz as usize), ty.get(r.iy as usize));
                 let (Some(Some((z0, z1, wz))), Some(Some((y0, y1, wy)))) = yz else {
                     ww.fill(-1.0);
                     dropped += len;
+                    dropped_cc += run_cc;
                     continue;
                 };
+                for (kk, f) in fr
+                    .iter()
+                    .enumerate()
+                    .filter(|(kk, _)| *kk < k0 || *kk >= k1)
+                {
+                    if let Some(w) = ww.get_mut(kk) {
+                        *w = -1.0;
+                    }
+                    dropped += 1;
+                    dropped_cc += *f as f64 * cell_cc;
+                }
+                if k1 <= k0 {
+                    continue;
+                }
+                let (xs0, xs1, xws) = (
+                    xi0.get(ix0 + k0..ix0 + k1).unwrap_or(&[]),
+                    xi1.get(ix0 + k0..ix0 + k1).unwrap_or(&[]),
+                    xw.get(ix0 + k0..ix0 + k1).unwrap_or(&[]),
+                );
                 // Interpolate along y and z once per dose column the run needs, then
                 // along x per sample: trilinear, in a different (equivalent) order
                 // from DoseGrid::interpolate, so results agree to rounding.
-                // Lattice x increases along the run, so do the dose indices.
-                let lo = cells.iter().flatten().next().map_or(0, |c| c.0);
-                let hi = cells.iter().rev().flatten().next().map_or(0, |c| c.1);
+                let lo = xs0.first().copied().unwrap_or(0);
+                let hi = xs1.last().copied().unwrap_or(0);
                 let base = |z: usize, y: usize| (z * ny + y) * nx;
                 let rows = [
                     base(*z0, *y0),
@@ -212,25 +242,25 @@ pub fn sample_dose(occ: &Occupancy, grid: &DoseGrid) -> StructureSamples {
                         *v = lerp(c0, c1, *wz);
                     }
                 }
-                for (((dv, wv), &f), c) in dd.iter_mut().zip(ww.iter_mut()).zip(fr).zip(cells) {
-                    match c {
-                        Some((x0, x1, wx)) => {
-                            let g = |i: usize| row.get(i).copied().unwrap_or(0.0);
-                            *dv = lerp(g(*x0), g(*x1), *wx);
-                            let w = f as f64 * cell_cc;
-                            *wv = w as f32;
-                            kept += w;
-                        }
-                        None => {
-                            *wv = -1.0;
-                            dropped += 1;
-                        }
-                    }
+                let out = dd.get_mut(k0..k1).unwrap_or(&mut []).iter_mut();
+                let wout = ww.get_mut(k0..k1).unwrap_or(&mut []).iter_mut();
+                let fin = fr.get(k0..k1).unwrap_or(&[]);
+                for ((((dv, wv), &f), (&x0, &x1)), &wx) in
+                    out.zip(wout).zip(fin).zip(xs0.iter().zip(xs1)).zip(xws)
+                {
+                    let g = |i: usize| row.get(i).copied().unwrap_or(0.0);
+                    *dv = lerp(g(x0), g(x1), wx);
+                    *wv = f * cc;
                 }
             }
-            (dropped, kept, all)
+            (dropped, dropped_cc, all)
         })
         .reduce(|| (0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
+    let kept_cc = if dropped >= total {
+        0.0
+    } else {
+        (all_cc - dropped_cc).max(0.0)
+    };
     if dropped > 0 {
         let keep = |w: &f32| *w >= 0.0;
         let mut j = 0;
@@ -259,6 +289,19 @@ pub fn sample_dose(occ: &Occupancy, grid: &DoseGrid) -> StructureSamples {
         ));
     }
     out
+}
+
+/// Σ of `f32` values in f64, with independent lanes so that the additions pipeline.
+fn sum_f32(x: &[f32]) -> f64 {
+    let mut lanes = [0f32; 8];
+    let mut chunks = x.chunks_exact(8);
+    for c in &mut chunks {
+        for (l, v) in lanes.iter_mut().zip(c) {
+            *l += *v;
+        }
+    }
+    let tail: f64 = chunks.remainder().iter().map(|&v| v as f64).sum();
+    lanes.iter().map(|&l| l as f64).sum::<f64>() + tail
 }
 
 /// Typical contour spacing of a slab stack: the smallest distance between planes whose
