@@ -2,7 +2,8 @@
 //! with numbers copied from `shared/evidence/tdm1-rt-toxicity.md`.
 //!
 //! Structure names are TG-263 (`Brain-GTV_All` is the derived normal brain of the
-//! brain-SRS pipeline; `Skin_5mm` is a 5 mm skin band a pipeline must derive). A
+//! brain-SRS pipeline; `Skin_Band_5mm` is a
+//! 5 mm skin band a pipeline must derive). A
 //! pipeline's own rules, converted with the `pipeline` feature, replace these.
 
 use crate::catalogue::Catalogue;
@@ -454,7 +455,7 @@ pub fn default_rules(catalogue: &Catalogue) -> Vec<Rule> {
         "S2.107",
         "Hot spot above 107% within 5 mm of the skin",
         |r| {
-            metric(r, "Skin_5mm", "V107%[cc]");
+            metric(r, "Skin_Band_5mm", "V107%[cc]");
             r.tiers = vec![Tier::new(Level::Caution, Op::Gt, 0.0)];
         },
     );
@@ -462,7 +463,7 @@ pub fn default_rules(catalogue: &Catalogue) -> Vec<Rule> {
         "S2.110",
         "Hot spot above 110% within 5 mm of the skin",
         |r| {
-            metric(r, "Skin_5mm", "V110%[cc]");
+            metric(r, "Skin_Band_5mm", "V110%[cc]");
             r.tiers = vec![Tier::new(Level::High, Op::Gt, 0.0)];
         },
     );

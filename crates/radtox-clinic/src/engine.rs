@@ -542,6 +542,14 @@ fn evaluate_rule<L: MetricLookup + ?Sized>(
         }
     }
 
+    // Condition tiers: the highest level whose combination holds.
+    let mut cond_tier: Option<(Status, Option<usize>, Option<Level>)> = None;
+    if !rule.condition_tiers.is_empty() {
+        let (check, outcome) = condition_tier_check(rule, lookup, cov);
+        cond_tier = Some(outcome);
+        gates.push(check);
+    }
+
     match combine(gates, Combine::All) {
         Check::NotApplicable(r) => {
             flag.status = Status::NotApplicable;
@@ -578,7 +586,15 @@ fn evaluate_rule<L: MetricLookup + ?Sized>(
                         value: t.value,
                     });
                 }
-                None => flag.level = Some(rule.level),
+                None => match cond_tier {
+                    Some((_, idx, established)) => {
+                        flag.level = idx
+                            .and_then(|i| rule.condition_tiers.get(i))
+                            .map(|t| t.level);
+                        flag.established_level = established;
+                    }
+                    None => flag.level = Some(rule.level),
+                },
             }
         }
         Check::Holds(facts) => {
@@ -599,12 +615,60 @@ fn evaluate_rule<L: MetricLookup + ?Sized>(
                     });
                     flag.provisional |= t.provisional;
                 }
-                None => flag.level = Some(rule.level),
+                None => {
+                    flag.level = match cond_tier.and_then(|(_, idx, _)| idx) {
+                        Some(i) => rule.condition_tiers.get(i).map(|t| t.level),
+                        None => Some(rule.level),
+                    }
+                }
             }
         }
     }
     flag.sentence = sentence(rule, &flag);
     flag
+}
+
+/// Evaluate the condition tiers, highest level first: the first that holds wins; one
+/// that is uncertain makes the rule indeterminate (with any lower tier that holds as
+/// established); missing data makes it not evaluated.
+fn condition_tier_check<L: MetricLookup + ?Sized>(
+    rule: &Rule,
+    lookup: &L,
+    cov: &Covariates,
+) -> (Check, (Status, Option<usize>, Option<Level>)) {
+    let mut order: Vec<usize> = (0..rule.condition_tiers.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(rule.condition_tiers.get(i).map(|t| t.level)));
+    let check = |i: usize| {
+        rule.condition_tiers.get(i).map(|t| {
+            let checks = t
+                .conditions
+                .iter()
+                .map(|c| condition_check(c, lookup, cov))
+                .collect();
+            combine(checks, t.combine)
+        })
+    };
+    let mut lowest_fail = String::new();
+    for (k, &i) in order.iter().enumerate() {
+        match check(i) {
+            Some(Check::Holds(f)) => return (Check::Holds(f), (Status::Triggered, Some(i), None)),
+            Some(Check::Uncertain(r)) => {
+                let established = order.iter().skip(k + 1).find_map(|&j| {
+                    matches!(check(j), Some(Check::Holds(_)))
+                        .then(|| rule.condition_tiers.get(j).map(|t| t.level))
+                        .flatten()
+                });
+                return (
+                    Check::Uncertain(r),
+                    (Status::Indeterminate, Some(i), established),
+                );
+            }
+            Some(Check::Fails(r)) => lowest_fail = r,
+            Some(other) => return (other, (Status::NotEvaluated, None, None)),
+            None => {}
+        }
+    }
+    (Check::Fails(lowest_fail), (Status::Pass, None, None))
 }
 
 /// Compare the quantity with the tiers, highest level first. Returns the gate check and
@@ -649,8 +713,9 @@ fn tier_check(
             other => return (other, (Status::NotEvaluated, None, None)),
         }
     }
-    let first = fails.into_iter().last().unwrap_or_default();
-    (Check::Fails(first), (Status::Pass, None, None))
+    // The lowest tier's failure is the informative one ("4.99, not ≥ 5").
+    let lowest = fails.into_iter().last().unwrap_or_default();
+    (Check::Fails(lowest), (Status::Pass, None, None))
 }
 
 fn sentence(rule: &Rule, f: &Flag) -> String {

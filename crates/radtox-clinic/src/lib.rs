@@ -85,8 +85,9 @@ pub use patient::{
 #[cfg(feature = "pipeline")]
 pub use pipeline::{ConvertError, rule_from_pipeline, rules_from_resolved};
 pub use rule::{
-    BoolCovariate, Combine, Condition, CovariateCondition, EstimateModel, FractionCondition, Level,
-    NumericCovariate, Op, Quantity, Rule, RuleError, Tier, TimingCondition,
+    BoolCovariate, Combine, Condition, ConditionTier, CovariateCondition, EstimateModel,
+    FractionCondition, Level, NumericCovariate, Op, Quantity, Rule, RuleError, Tier,
+    TimingCondition,
 };
 pub use timeline::{
     Anchor, ExposurePoint, RtDateOffset, RtDateRole, TDM1_HALF_LIFE_DAYS,

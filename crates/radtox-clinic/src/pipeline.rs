@@ -2,13 +2,14 @@
 //! crate's [`Rule`]s (feature `pipeline`).
 //!
 //! The pipeline schema is the source of truth for rules a user writes; this module only
-//! translates it. One pipeline rule may become several engine rules: each `all`/`any`
-//! tier, each row of a `limits` table and each continuous model is its own rule, with a
-//! suffix on the ID (`B4.row2`), because each fires (and is explained) on its own.
+//! translates it. One pipeline rule may become several engine rules: threshold tiers
+//! form one rule, all `all`/`any` tiers another (as condition tiers), each row of a
+//! `limits` table and each continuous model its own, with a suffix on the ID
+//! (`B4.row2`, `C2.1`), because each fires (and is explained) on its own.
 
 use crate::catalogue::{Catalogue, Verification};
 use crate::rule::{
-    Combine, Condition, CovariateCondition, EstimateModel, FractionCondition, Level,
+    Combine, Condition, ConditionTier, CovariateCondition, EstimateModel, FractionCondition, Level,
     NumericCovariate, Op, Quantity, Rule, Tier, TimingCondition,
 };
 use crate::timeline::{Anchor, Window};
@@ -228,20 +229,27 @@ pub fn rule_from_pipeline(
         rule.tiers = thresholds;
         out.push(rule);
     }
-    // Each all/any tier on its own.
+    // All/any tiers together, as condition tiers of one rule.
+    let mut condition_tiers = Vec::new();
     for t in &r.tiers {
         let (conds, mode) = match &t.test {
             pl::TierTest::All(c) => (c, Combine::All),
             pl::TierTest::Any(c) => (c, Combine::Any),
             pl::TierTest::Threshold { .. } => continue,
         };
+        condition_tiers.push(ConditionTier {
+            level: level(t.level),
+            combine: mode,
+            conditions: conds
+                .iter()
+                .map(|c| ctx.condition(c))
+                .collect::<Result<_, _>>()?,
+            note: t.note.clone(),
+        });
+    }
+    if !condition_tiers.is_empty() {
         let mut rule = base.clone();
-        rule.conditions = conds
-            .iter()
-            .map(|c| ctx.condition(c))
-            .collect::<Result<_, _>>()?;
-        rule.combine = mode;
-        rule.level = level(t.level);
+        rule.condition_tiers = condition_tiers;
         out.push(rule);
     }
     // A limits table: one rule per row, "quantity > max within (previous up_to, up_to]".

@@ -278,6 +278,16 @@ pub enum Combine {
     Any,
 }
 
+/// A level reached when a combination of conditions holds (e.g. QUANTEC: caution if
+/// V20 > 30 % or MLD > 20 Gy; high if V20 > 35 % or MLD > 23 Gy).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConditionTier {
+    pub level: Level,
+    pub combine: Combine,
+    pub conditions: Vec<Condition>,
+    pub note: Option<String>,
+}
+
 /// A timing condition on the T-DM1 doses.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -357,6 +367,9 @@ pub struct Rule {
     pub quantity_covariate: Option<NumericCovariate>,
     /// Thresholds of the quantity, any order; the highest level that holds wins.
     pub tiers: Vec<Tier>,
+    /// Levels reached by combinations of comparisons; the highest that holds wins.
+    /// (An alternative to `tiers` for rules on several quantities.)
+    pub condition_tiers: Vec<ConditionTier>,
     /// Further comparisons that must hold (`Combine::All`) or of which one must hold.
     pub conditions: Vec<Condition>,
     pub combine: Combine,
@@ -396,6 +409,7 @@ impl Rule {
             metric: None,
             quantity_covariate: None,
             tiers: Vec::new(),
+            condition_tiers: Vec::new(),
             conditions: Vec::new(),
             combine: Combine::All,
             level: Level::Info,
@@ -455,7 +469,14 @@ impl Rule {
         if self.quantity().is_some() && self.tiers.is_empty() && self.estimate.is_none() {
             return bad("a quantity without tiers or an estimate");
         }
+        if !self.tiers.is_empty() && !self.condition_tiers.is_empty() {
+            return bad("both threshold tiers and condition tiers");
+        }
+        if self.condition_tiers.iter().any(|t| t.conditions.is_empty()) {
+            return bad("a condition tier without conditions");
+        }
         if self.quantity().is_none()
+            && self.condition_tiers.is_empty()
             && self.conditions.is_empty()
             && self.timing.is_none()
             && self.covariate.is_none()

@@ -120,3 +120,38 @@ fn rtog_limits_table_becomes_one_rule_per_row() {
     assert_eq!(status(case(25.0, 18.0), "B4.row2"), Status::Pass);
     assert_eq!(status(case(20.0, 20.0), "B4.row2"), Status::Pass); // 20 mm is row 1 (24 Gy)
 }
+
+#[test]
+fn breast_pipeline_quantec_is_one_rule_with_two_levels() {
+    let rules = converted("breast-left.toml");
+    let p1: Vec<&Rule> = rules.iter().filter(|r| r.id.starts_with("P1")).collect();
+    assert_eq!(p1.len(), 1);
+    let flags = Case::new()
+        .breast("2026-03-02", "2026-04-03")
+        .m("Lungs", "V20Gy[%]", 36.0)
+        .m("Lungs", "Mean[Gy]", 12.0)
+        .run_rules(&rules);
+    let f = flags.iter().find(|f| f.rule_id == "P1").unwrap();
+    assert_eq!((f.status, f.level), (Status::Triggered, Some(Level::High)));
+    assert!(f.provisional); // QUANTEC numbers are recalled [R]
+    // S1 from the pipeline: measured from breast RT start only.
+    let flags = Case::new()
+        .breast("2026-03-02", "2026-04-03")
+        .dose("2026-03-16")
+        .run_rules(&rules);
+    let s1 = flags.iter().find(|f| f.rule_id == "S1").unwrap();
+    assert_eq!(
+        (s1.status, s1.level),
+        (Status::Triggered, Some(Level::Caution))
+    );
+    // C1 (Darby) from the pipeline's continuous model gives the same estimate.
+    let flags = Case::new()
+        .breast("2026-03-02", "2026-04-03")
+        .m("Heart", "Mean[Gy]", 4.0)
+        .run_rules(&rules);
+    let c1 = flags.iter().find(|f| f.rule_id == "C1").unwrap();
+    let e = c1.estimate.as_ref().unwrap();
+    assert!((e.value - 1.296).abs() < 1e-12);
+    let (lo, hi) = e.ci95.unwrap();
+    assert!((lo - 1.116).abs() < 1e-12 && (hi - 1.58).abs() < 1e-12);
+}

@@ -383,14 +383,14 @@ fn table() -> Vec<Row> {
         row(
             "S2.107",
             Caution,
-            breast().m("Skin_5mm", "V107%[cc]", 0.05),
-            breast().m("Skin_5mm", "V107%[cc]", 0.0),
+            breast().m("Skin_Band_5mm", "V107%[cc]", 0.05),
+            breast().m("Skin_Band_5mm", "V107%[cc]", 0.0),
         ),
         row(
             "S2.110",
             High,
-            breast().m("Skin_5mm", "V110%[cc]", 0.05),
-            breast().m("Skin_5mm", "V110%[cc]", 0.0),
+            breast().m("Skin_Band_5mm", "V110%[cc]", 0.05),
+            breast().m("Skin_Band_5mm", "V110%[cc]", 0.0),
         ),
         row(
             "S3",
@@ -655,4 +655,59 @@ fn flags_serialise_to_json() {
     assert!(json.contains("\"rule_id\":\"B6\""));
     assert!(json.contains("\"status\":\"triggered\""));
     assert!(json.contains("\"level\":\"very_high\"") || json.contains("\"level\":\"high\""));
+}
+
+/// QUANTEC as two condition tiers of one rule: caution if V20 > 30 % or MLD > 20 Gy,
+/// high if V20 > 35 % or MLD > 23 Gy. One flag, at the highest level that holds.
+#[test]
+fn condition_tiers_raise_one_flag_at_the_highest_level() {
+    let cat = Catalogue::builtin().unwrap();
+    let mut r = Rule::from_catalogue("P1", "QUANTEC lung", &cat);
+    let tier = |level, v20, mld| ConditionTier {
+        level,
+        combine: Combine::Any,
+        conditions: vec![
+            Condition::metric("Lungs", "V20Gy[%]", Op::Gt, v20),
+            Condition::metric("Lungs", "Mean[Gy]", Op::Gt, mld),
+        ],
+        note: None,
+    };
+    r.condition_tiers = vec![
+        tier(Level::Caution, 30.0, 20.0),
+        tier(Level::High, 35.0, 23.0),
+    ];
+    let run = |v20: f64, u: f64, mld: f64| {
+        breast()
+            .mu("Lungs", "V20Gy[%]", v20, u)
+            .m("Lungs", "Mean[Gy]", mld)
+            .run_rules(std::slice::from_ref(&r))
+            .remove(0)
+    };
+    let f = run(36.0, 0.0, 10.0);
+    assert_eq!((f.status, f.level), (Status::Triggered, Some(Level::High)));
+    assert!(
+        f.facts.iter().any(|x| x == "Lungs V20Gy[%] = 36 > 35"),
+        "{:?}",
+        f.facts
+    );
+    let f = run(20.0, 0.0, 20.5);
+    assert_eq!(
+        (f.status, f.level),
+        (Status::Triggered, Some(Level::Caution))
+    );
+    let f = run(20.0, 0.0, 20.0);
+    assert_eq!(f.status, Status::Pass);
+    // V20 35.1 ± 0.2 straddles the high tier; caution (V20 > 30) holds beyond doubt.
+    let f = run(35.1, 0.2, 10.0);
+    assert_eq!(
+        (f.status, f.level, f.established_level),
+        (
+            Status::Indeterminate,
+            Some(Level::High),
+            Some(Level::Caution)
+        )
+    );
+    // No lungs: not evaluated.
+    let f = breast().run_rules(std::slice::from_ref(&r)).remove(0);
+    assert_eq!(f.status, Status::NotEvaluated);
 }
