@@ -155,3 +155,27 @@ fn breast_pipeline_quantec_is_one_rule_with_two_levels() {
     let (lo, hi) = e.ci95.unwrap();
     assert!((lo - 1.116).abs() < 1e-12 && (hi - 1.58).abs() < 1e-12);
 }
+
+#[test]
+fn resolved_rules_convert_for_a_plan() {
+    let p = pipeline("brain-srs.toml");
+    let resolved = p.resolve(&["Brain", "GTV_1", "GTV_2", "External"]).unwrap();
+    let cat = Catalogue::builtin().unwrap();
+    let rules: Vec<Rule> = resolved
+        .rules
+        .iter()
+        .flat_map(|r| rules_from_resolved(r, &cat).unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+    for id in ["B1", "B2", "B6", "B7", "B8"] {
+        assert!(ids.contains(&id), "{id} missing from {ids:?}");
+    }
+    // Every converted rule names concrete structures, never a glob.
+    for r in &rules {
+        assert!(
+            r.structure.as_deref().is_none_or(|s| !s.contains('*')),
+            "{}",
+            r.id
+        );
+    }
+}
