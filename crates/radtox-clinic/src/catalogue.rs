@@ -14,11 +14,11 @@ pub const EVIDENCE_SCHEMA: &str = "radtox-evidence/1";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verification {
-    /// [V] read in a source.
+    /// \[V\] read in a source.
     Verified,
-    /// [S] from the seed review.
+    /// \[S\] from the seed review.
     Seed,
-    /// [R] recalled, not verified: rules built on it are provisional.
+    /// \[R\] recalled, not verified: rules built on it are provisional.
     Recalled,
 }
 

@@ -79,7 +79,7 @@ pub struct Tier {
     pub level: Level,
     pub op: Op,
     pub value: f64,
-    /// This threshold is recalled [R] even if the rest of the rule is verified.
+    /// This threshold is recalled \[R\] even if the rest of the rule is verified.
     pub provisional: bool,
     /// What the source attaches to the tier (`~10% symptomatic RN`).
     pub note: Option<String>,
@@ -389,7 +389,7 @@ pub struct Rule {
     pub grade: String,
     pub citation: String,
     pub verification: Verification,
-    /// True when any number the rule uses is recalled [R].
+    /// True when any number the rule uses is recalled \[R\].
     pub provisional: bool,
     pub note: Option<String>,
     /// Published results against an effect, shown beside the flag.

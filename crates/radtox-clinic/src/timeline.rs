@@ -140,7 +140,7 @@ impl Window {
         Window::new("during_rt", "during RT", Anchor::DuringCourse, 0, 0, &[])
     }
 
-    /// H6 (seed [S#68, 69, 93]): an RT date 1–14 days after a dose, i.e. before the
+    /// H6 (seed \[S#68, 69, 93\]): an RT date 1–14 days after a dose, i.e. before the
     /// platelet recovery expected by day 15 (nadir around day 8).
     pub fn platelet_nadir() -> Window {
         Window::new(
@@ -242,7 +242,7 @@ pub struct ExposurePoint {
     pub level: f64,
 }
 
-/// Half-life of T-DM1 in serum, days (seed [S#123]).
+/// Half-life of T-DM1 in serum, days (seed \[S#123\]).
 pub const TDM1_HALF_LIFE_DAYS: f64 = 4.0;
 /// The label dose that defines exposure 1.0.
 pub const TDM1_REFERENCE_DOSE_MG_PER_KG: f64 = 3.6;
