@@ -1,7 +1,8 @@
 //! # radtox-report
 //!
 //! The output side of radtox: the versioned JSON analysis document ([`Analysis`]), its
-//! CSV form and the human table printed by `radtox analyze`. This crate computes
+//! CSV form, the human table printed by `radtox analyze` and the self-contained HTML
+//! report of `radtox report` ([`html`]). This crate computes
 //! nothing; it only lays out what the other stages found. The JSON schema is documented
 //! in `docs/analysis-json.md` and versioned by [`SCHEMA_VERSION`]: fields are only ever
 //! added within a version; a removal or change of meaning bumps it.
@@ -24,6 +25,7 @@
 //! assert!(table.contains("Heart"));
 //! ```
 
+pub mod html;
 mod table;
 
 use serde::ser::SerializeMap;
@@ -38,6 +40,8 @@ pub enum Format {
     Table,
     Json,
     Csv,
+    /// A self-contained HTML report (see [`html`]).
+    Html,
 }
 
 /// Why a report could not be rendered.
@@ -321,6 +325,7 @@ pub fn render(a: &Analysis, format: Format) -> Result<String, ReportError> {
         Format::Json => Ok(to_json(a)? + "\n"),
         Format::Csv => to_csv(a),
         Format::Table => Ok(table::render(a)),
+        Format::Html => Ok(html::to_html(a)),
     }
 }
 
