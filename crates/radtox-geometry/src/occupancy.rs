@@ -520,6 +520,21 @@ pub(crate) fn rasterize_stack(
     let mut occ = Occupancy::empty(lattice.clone(), name);
     occ.contour_volume_cc = Some(stack.volume_mm3() / 1000.0);
     occ.warnings = stack.warnings.clone();
+    let parts = rasterize_zcells(stack, lattice, subrows, |runs, fr| (runs, fr));
+    concat_parts(parts, &mut occ.runs, &mut occ.fractions);
+    occ
+}
+
+/// Rasterise the slab stack one lattice z cell at a time, in parallel, handing each z
+/// cell's runs (offsets local to its fractions) to `per_zcell`; results in z order.
+/// Lets the sampler consume each z cell while it is hot in cache, without ever
+/// holding the whole occupancy.
+pub(crate) fn rasterize_zcells<T: Send>(
+    stack: &SlabStack,
+    lattice: &Lattice,
+    subrows: usize,
+    per_zcell: impl Fn(Vec<Run>, Vec<f32>) -> T + Sync,
+) -> Vec<T> {
     let [nz, _, _] = lattice.dims;
     let sz = lattice.spacing[2];
     let z_low = lattice.lower_edge(2);
@@ -555,7 +570,7 @@ pub(crate) fn rasterize_stack(
         .collect();
     let nx = lattice.dims[2];
     let ny = lattice.dims[1];
-    let parts: Vec<(Vec<Run>, Vec<f32>)> = contrib
+    contrib
         .par_iter()
         .enumerate()
         .map(|(iz, c)| {
@@ -608,10 +623,7 @@ pub(crate) fn rasterize_stack(
                     }
                 }
             }
-            // Products of tiny fractions can underflow to zero; keep only occupied cells.
-            (runs, fr)
+            per_zcell(runs, fr)
         })
-        .collect();
-    concat_parts(parts, &mut occ.runs, &mut occ.fractions);
-    occ
+        .collect()
 }

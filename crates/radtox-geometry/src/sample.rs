@@ -2,7 +2,7 @@
 
 use crate::error::GeometryError;
 use crate::lattice::{Lattice, MAX_LATTICE_CELLS};
-use crate::occupancy::{Occupancy, rasterize_stack};
+use crate::occupancy::{Occupancy, Run, rasterize_zcells};
 use crate::slab::{EndCaps, SlabParams, SlabStack, build_slabs};
 use radtox_model::{DoseGrid, Structure, StructureSet};
 use rayon::prelude::*;
@@ -97,6 +97,212 @@ fn locate(v: &[f64], p: f64) -> Option<(usize, usize, f32)> {
     Some((i, (i + 1).min(n - 1), t as f32))
 }
 
+/// The dose grid seen from a lattice: interpolation indices and weights per lattice
+/// axis (the lattice is axis-aligned with the grid, so trilinear weights separate by
+/// axis: each lattice coordinate is located once, not once per sample).
+struct Sampler<'a> {
+    dose: Cow<'a, [f32]>,
+    nx: usize,
+    ny: usize,
+    ty: Vec<Option<(usize, usize, f32)>>,
+    tz: Vec<Option<(usize, usize, f32)>>,
+    /// Along x the cells inside the grid form one contiguous range [xa, xb); their
+    /// indices and weights as plain arrays keep the inner loop branch-free.
+    xa: usize,
+    xb: usize,
+    xi0: Vec<usize>,
+    xi1: Vec<usize>,
+    xw: Vec<f32>,
+    cell_cc: f64,
+}
+
+/// Tally of one sampling pass.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    dropped: usize,
+    dropped_cc: f64,
+    all_cc: f64,
+}
+
+impl Tally {
+    fn add(self, o: Tally) -> Tally {
+        Tally {
+            dropped: self.dropped + o.dropped,
+            dropped_cc: self.dropped_cc + o.dropped_cc,
+            all_cc: self.all_cc + o.all_cc,
+        }
+    }
+}
+
+impl<'a> Sampler<'a> {
+    /// `Err` (a message) when the grid's array does not match its axes.
+    fn new(grid: &'a DoseGrid, lattice: &Lattice) -> Result<Self, String> {
+        let (nz, ny, nx) = (grid.z.len(), grid.y.len(), grid.x.len());
+        if grid.dose.shape() != [nz, ny, nx] {
+            return Err(format!(
+                "dose array shape {:?} does not match its axes ({nz}×{ny}×{nx}); not sampled",
+                grid.dose.shape()
+            ));
+        }
+        let dose: Cow<[f32]> = match grid.dose.as_slice() {
+            Some(s) => Cow::Borrowed(s),
+            None => Cow::Owned(grid.dose.iter().copied().collect()),
+        };
+        let locate_all = |v: &[f64], a: usize| -> Vec<_> {
+            lattice.axis(a).iter().map(|&p| locate(v, p)).collect()
+        };
+        let tx = locate_all(&grid.x, 0);
+        let xa = tx.iter().position(|t| t.is_some()).unwrap_or(tx.len());
+        let xb = tx.iter().rposition(|t| t.is_some()).map_or(xa, |i| i + 1);
+        Ok(Sampler {
+            dose,
+            nx,
+            ny,
+            ty: locate_all(&grid.y, 1),
+            tz: locate_all(&grid.z, 2),
+            xa,
+            xb,
+            xi0: tx.iter().map(|t| t.map_or(0, |t| t.0)).collect(),
+            xi1: tx.iter().map(|t| t.map_or(0, |t| t.1)).collect(),
+            xw: tx.iter().map(|t| t.map_or(0.0, |t| t.2)).collect(),
+            cell_cc: lattice.cell_volume_cc(),
+        })
+    }
+
+    /// Sample the cells of `runs` (fractions at each run's offset in `fractions`) into
+    /// `dd`/`ww`, in run order; a cell whose centre is outside the grid gets weight −1.
+    fn sample_runs(
+        &self,
+        runs: &[Run],
+        fractions: &[f32],
+        dd: &mut [f32],
+        ww: &mut [f32],
+    ) -> Tally {
+        let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
+        let (nx, ny, cell_cc) = (self.nx, self.ny, self.cell_cc);
+        let cc = cell_cc as f32;
+        let d = &self.dose[..];
+        let mut t = Tally::default();
+        let mut row = vec![0f32; nx];
+        let mut k = 0;
+        for r in runs {
+            let len = r.len as usize;
+            let (dd, ww) = match (dd.get_mut(k..k + len), ww.get_mut(k..k + len)) {
+                (Some(a), Some(b)) => (a, b),
+                _ => break,
+            };
+            k += len;
+            let fr = fractions.get(r.offset..r.offset + len).unwrap_or(&[]);
+            let run_cc = sum_f32(fr) * cell_cc;
+            t.all_cc += run_cc;
+            let ix0 = r.ix0 as usize;
+            // Cells [k0, k1) of the run lie inside the grid along x.
+            let k0 = self.xa.saturating_sub(ix0).min(len);
+            let k1 = self.xb.saturating_sub(ix0).clamp(k0, len);
+            let yz = (self.tz.get(r.iz as usize), self.ty.get(r.iy as usize));
+            let (Some(Some((z0, z1, wz))), Some(Some((y0, y1, wy)))) = yz else {
+                ww.fill(-1.0);
+                t.dropped += len;
+                t.dropped_cc += run_cc;
+                continue;
+            };
+            for (kk, f) in fr
+                .iter()
+                .enumerate()
+                .filter(|(kk, _)| *kk < k0 || *kk >= k1)
+            {
+                if let Some(w) = ww.get_mut(kk) {
+                    *w = -1.0;
+                }
+                t.dropped += 1;
+                t.dropped_cc += *f as f64 * cell_cc;
+            }
+            if k1 <= k0 {
+                continue;
+            }
+            let xs0 = self.xi0.get(ix0 + k0..ix0 + k1).unwrap_or(&[]);
+            let xs1 = self.xi1.get(ix0 + k0..ix0 + k1).unwrap_or(&[]);
+            let xws = self.xw.get(ix0 + k0..ix0 + k1).unwrap_or(&[]);
+            // Interpolate along y and z once per dose column the run needs, then along
+            // x per sample: trilinear, in a different (equivalent) order from
+            // DoseGrid::interpolate, so results agree to rounding.
+            let lo = xs0.first().copied().unwrap_or(0);
+            let hi = xs1.last().copied().unwrap_or(0);
+            let base = |z: usize, y: usize| (z * ny + y) * nx;
+            let rows = [
+                base(*z0, *y0),
+                base(*z0, *y1),
+                base(*z1, *y0),
+                base(*z1, *y1),
+            ]
+            .map(|b| d.get(b + lo..b + hi + 1).unwrap_or(&[]));
+            if let Some(dst) = row.get_mut(lo..hi + 1) {
+                for (i, v) in dst.iter_mut().enumerate() {
+                    let g = |s: &[f32]| s.get(i).copied().unwrap_or(0.0);
+                    let c0 = lerp(g(rows[0]), g(rows[1]), *wy);
+                    let c1 = lerp(g(rows[2]), g(rows[3]), *wy);
+                    *v = lerp(c0, c1, *wz);
+                }
+            }
+            let out = dd.get_mut(k0..k1).unwrap_or(&mut []).iter_mut();
+            let wout = ww.get_mut(k0..k1).unwrap_or(&mut []).iter_mut();
+            let fin = fr.get(k0..k1).unwrap_or(&[]);
+            for ((((dv, wv), &f), (&x0, &x1)), &wx) in
+                out.zip(wout).zip(fin).zip(xs0.iter().zip(xs1)).zip(xws)
+            {
+                let g = |i: usize| row.get(i).copied().unwrap_or(0.0);
+                *dv = lerp(g(x0), g(x1), wx);
+                *wv = f * cc;
+            }
+        }
+        t
+    }
+}
+
+/// Remove the samples marked with a negative weight (outside the grid).
+fn compact(dose: &mut Vec<f32>, weight: &mut Vec<f32>) {
+    let mut j = 0;
+    for i in 0..weight.len() {
+        if let (Some(&w), Some(&dv)) = (weight.get(i), dose.get(i))
+            && w >= 0.0
+        {
+            if let (Some(a), Some(b)) = (weight.get_mut(j), dose.get_mut(j)) {
+                *a = w;
+                *b = dv;
+            }
+            j += 1;
+        }
+    }
+    weight.truncate(j);
+    dose.truncate(j);
+}
+
+/// Store the samples and the volume inside the grid, warning about the rest.
+fn finish(out: &mut StructureSamples, dose: Vec<f32>, weight: Vec<f32>, t: Tally, label: &str) {
+    let kept_cc = if weight.is_empty() {
+        0.0
+    } else {
+        (t.all_cc - t.dropped_cc).max(0.0)
+    };
+    out.dose_gy = dose;
+    out.weight_cc = weight;
+    out.volume_in_grid_cc = kept_cc;
+    let outside = t.all_cc - kept_cc;
+    if outside > 1e-6 * t.all_cc.max(1e-9) && outside > 1e-9 {
+        out.warnings.push(format!(
+            "{label}: {outside:.3} cc ({:.1}%) lies outside the dose grid and was not sampled",
+            100.0 * outside / t.all_cc
+        ));
+    }
+}
+
+fn label(roi_number: Option<i32>, name: &str) -> String {
+    match roi_number {
+        Some(n) => format!("ROI {n} '{name}'"),
+        None => format!("'{name}'"),
+    }
+}
+
 /// Sample the dose on every occupied cell of `occ`: one sample at the cell centre,
 /// weight fraction × cell volume. Cells whose centre lies outside the box spanned by
 /// the dose voxel centres are dropped and a warning says how much volume that was.
@@ -109,54 +315,24 @@ pub fn sample_dose(occ: &Occupancy, grid: &DoseGrid) -> StructureSamples {
     };
     // Derived occupancies have no contour volume: theirs is the occupancy's.
     out.volume_cc = occ.contour_volume_cc.unwrap_or_else(|| occ.volume_cc());
-    let label = match occ.roi_number {
-        Some(n) => format!("ROI {n} '{}'", occ.name),
-        None => format!("'{}'", occ.name),
+    let label = label(occ.roi_number, &occ.name);
+    let sampler = match Sampler::new(grid, occ.lattice()) {
+        Ok(s) => s,
+        Err(e) => {
+            out.warnings.push(format!("{label}: {e}"));
+            return out;
+        }
     };
-    let (nz, ny, nx) = (grid.z.len(), grid.y.len(), grid.x.len());
-    if grid.dose.shape() != [nz, ny, nx] {
-        out.warnings.push(format!(
-            "{label}: dose array shape {:?} does not match its axes ({nz}×{ny}×{nx}); not sampled",
-            grid.dose.shape()
-        ));
-        return out;
-    }
     if occ.is_empty() {
         return out;
     }
-    let lattice = occ.lattice();
-    let dose: Cow<[f32]> = match grid.dose.as_slice() {
-        Some(s) => Cow::Borrowed(s),
-        None => Cow::Owned(grid.dose.iter().copied().collect()),
-    };
-    // The lattice is axis-aligned with the grid, so interpolation weights separate by
-    // axis: locate each lattice coordinate once, not once per sample.
-    let tx: Vec<_> = lattice
-        .axis(0)
-        .iter()
-        .map(|&p| locate(&grid.x, p))
-        .collect();
-    let ty: Vec<_> = lattice
-        .axis(1)
-        .iter()
-        .map(|&p| locate(&grid.y, p))
-        .collect();
-    let tz: Vec<_> = lattice
-        .axis(2)
-        .iter()
-        .map(|&p| locate(&grid.z, p))
-        .collect();
-    let cell_cc = lattice.cell_volume_cc();
-    let fractions = occ.fractions();
-    let d = &dose[..];
-    // Outputs are written in place, one disjoint slice per chunk of runs; a sample whose
-    // centre lies outside the grid gets the weight −1 and is removed afterwards.
+    // Outputs are written in place, one disjoint slice per chunk of runs.
     let total: usize = occ.runs().iter().map(|r| r.len as usize).sum();
-    let mut dose_out = vec![0f32; total];
-    let mut weight_out = vec![0f32; total];
+    let mut dose = vec![0f32; total];
+    let mut weight = vec![0f32; total];
     let mut jobs = Vec::new();
     {
-        let (mut rest_d, mut rest_w) = (&mut dose_out[..], &mut weight_out[..]);
+        let (mut rest_d, mut rest_w) = (&mut dose[..], &mut weight[..]);
         for chunk in occ.runs().chunks(64) {
             let n: usize = chunk.iter().map(|r| r.len as usize).sum();
             let (dd, rd) = std::mem::take(&mut rest_d).split_at_mut(n);
@@ -165,130 +341,53 @@ pub fn sample_dose(occ: &Occupancy, grid: &DoseGrid) -> StructureSamples {
             (rest_d, rest_w) = (rd, rw);
         }
     }
-    let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
-    // Along x the cells inside the grid form one contiguous range [xa, xb); their
-    // interpolation indices and weights as plain arrays keep the inner loop branch-free.
-    let xa = tx.iter().position(|t| t.is_some()).unwrap_or(tx.len());
-    let xb = tx.iter().rposition(|t| t.is_some()).map_or(xa, |i| i + 1);
-    let xi0: Vec<usize> = tx.iter().map(|t| t.map_or(0, |t| t.0)).collect();
-    let xi1: Vec<usize> = tx.iter().map(|t| t.map_or(0, |t| t.1)).collect();
-    let xw: Vec<f32> = tx.iter().map(|t| t.map_or(0.0, |t| t.2)).collect();
-    let cc = cell_cc as f32;
-    let (dropped, dropped_cc, all_cc) = jobs
+    let fractions = occ.fractions();
+    let tally = jobs
         .into_par_iter()
-        .map(|(chunk, dd, ww)| {
-            let mut dropped = 0;
-            let (mut dropped_cc, mut all) = (0f64, 0f64);
-            let mut row = vec![0f32; nx];
-            let mut k = 0;
-            for r in chunk {
-                let len = r.len as usize;
-                let (dd, ww) = match (dd.get_mut(k..k + len), ww.get_mut(k..k + len)) {
-                    (Some(a), Some(b)) => (a, b),
-                    _ => break,
-                };
-                k += len;
-                let fr = fractions.get(r.offset..r.offset + len).unwrap_or(&[]);
-                let run_cc = sum_f32(fr) * cell_cc;
-                all += run_cc;
-                let ix0 = r.ix0 as usize;
-                // Cells [k0, k1) of the run lie inside the grid along x.
-                let k0 = xa.saturating_sub(ix0).min(len);
-                let k1 = xb.saturating_sub(ix0).clamp(k0, len);
-                let yz = (tz.get(r.iz as usize), ty.get(r.iy as usize));
-                let (Some(Some((z0, z1, wz))), Some(Some((y0, y1, wy)))) = yz else {
-                    ww.fill(-1.0);
-                    dropped += len;
-                    dropped_cc += run_cc;
-                    continue;
-                };
-                for (kk, f) in fr
-                    .iter()
-                    .enumerate()
-                    .filter(|(kk, _)| *kk < k0 || *kk >= k1)
-                {
-                    if let Some(w) = ww.get_mut(kk) {
-                        *w = -1.0;
-                    }
-                    dropped += 1;
-                    dropped_cc += *f as f64 * cell_cc;
-                }
-                if k1 <= k0 {
-                    continue;
-                }
-                let (xs0, xs1, xws) = (
-                    xi0.get(ix0 + k0..ix0 + k1).unwrap_or(&[]),
-                    xi1.get(ix0 + k0..ix0 + k1).unwrap_or(&[]),
-                    xw.get(ix0 + k0..ix0 + k1).unwrap_or(&[]),
-                );
-                // Interpolate along y and z once per dose column the run needs, then
-                // along x per sample: trilinear, in a different (equivalent) order
-                // from DoseGrid::interpolate, so results agree to rounding.
-                let lo = xs0.first().copied().unwrap_or(0);
-                let hi = xs1.last().copied().unwrap_or(0);
-                let base = |z: usize, y: usize| (z * ny + y) * nx;
-                let rows = [
-                    base(*z0, *y0),
-                    base(*z0, *y1),
-                    base(*z1, *y0),
-                    base(*z1, *y1),
-                ]
-                .map(|b| d.get(b + lo..b + hi + 1).unwrap_or(&[]));
-                if let Some(dst) = row.get_mut(lo..hi + 1) {
-                    for (i, v) in dst.iter_mut().enumerate() {
-                        let g = |s: &[f32]| s.get(i).copied().unwrap_or(0.0);
-                        let c0 = lerp(g(rows[0]), g(rows[1]), *wy);
-                        let c1 = lerp(g(rows[2]), g(rows[3]), *wy);
-                        *v = lerp(c0, c1, *wz);
-                    }
-                }
-                let out = dd.get_mut(k0..k1).unwrap_or(&mut []).iter_mut();
-                let wout = ww.get_mut(k0..k1).unwrap_or(&mut []).iter_mut();
-                let fin = fr.get(k0..k1).unwrap_or(&[]);
-                for ((((dv, wv), &f), (&x0, &x1)), &wx) in
-                    out.zip(wout).zip(fin).zip(xs0.iter().zip(xs1)).zip(xws)
-                {
-                    let g = |i: usize| row.get(i).copied().unwrap_or(0.0);
-                    *dv = lerp(g(x0), g(x1), wx);
-                    *wv = f * cc;
-                }
-            }
-            (dropped, dropped_cc, all)
-        })
-        .reduce(|| (0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
-    let kept_cc = if dropped >= total {
-        0.0
-    } else {
-        (all_cc - dropped_cc).max(0.0)
-    };
-    if dropped > 0 {
-        let keep = |w: &f32| *w >= 0.0;
-        let mut j = 0;
-        for i in 0..weight_out.len() {
-            if let (Some(&w), Some(&dv)) = (weight_out.get(i), dose_out.get(i))
-                && keep(&w)
-            {
-                if let (Some(a), Some(b)) = (weight_out.get_mut(j), dose_out.get_mut(j)) {
-                    *a = w;
-                    *b = dv;
-                }
-                j += 1;
-            }
-        }
-        weight_out.truncate(j);
-        dose_out.truncate(j);
+        .map(|(chunk, dd, ww)| sampler.sample_runs(chunk, fractions, dd, ww))
+        .reduce(Tally::default, Tally::add);
+    if tally.dropped > 0 {
+        compact(&mut dose, &mut weight);
     }
-    out.dose_gy = dose_out;
-    out.weight_cc = weight_out;
-    out.volume_in_grid_cc = kept_cc;
-    let outside = all_cc - kept_cc;
-    if outside > 1e-6 * all_cc.max(1e-9) && outside > 1e-9 {
-        out.warnings.push(format!(
-            "{label}: {outside:.3} cc ({:.1}%) lies outside the dose grid and was not sampled",
-            100.0 * outside / all_cc
-        ));
-    }
+    finish(&mut out, dose, weight, tally, &label);
     out
+}
+
+/// Rasterise and sample in one pass, z cell by z cell, never holding the occupancy.
+fn sample_stack(
+    stack: &SlabStack,
+    lattice: &Lattice,
+    grid: &DoseGrid,
+    opts: &SamplingOptions,
+    out: &mut StructureSamples,
+) {
+    let label = label(out.roi_number, &out.name);
+    let sampler = match Sampler::new(grid, lattice) {
+        Ok(s) => s,
+        Err(e) => {
+            out.warnings.push(format!("{label}: {e}"));
+            return;
+        }
+    };
+    let parts = rasterize_zcells(stack, lattice, opts.subrows, |runs, fr| {
+        let mut dd = vec![0f32; fr.len()];
+        let mut ww = vec![0f32; fr.len()];
+        let t = sampler.sample_runs(&runs, &fr, &mut dd, &mut ww);
+        if t.dropped > 0 {
+            compact(&mut dd, &mut ww);
+        }
+        (dd, ww, t)
+    });
+    let total: usize = parts.iter().map(|p| p.0.len()).sum();
+    let mut dose = Vec::with_capacity(total);
+    let mut weight = Vec::with_capacity(total);
+    let mut tally = Tally::default();
+    for (dd, ww, t) in parts {
+        dose.extend_from_slice(&dd);
+        weight.extend_from_slice(&ww);
+        tally = tally.add(t);
+    }
+    finish(out, dose, weight, tally, &label);
 }
 
 /// Σ of `f32` values in f64, with independent lanes so that the additions pipeline.
@@ -446,9 +545,18 @@ pub fn sample_structure(
     };
     match lattice_for_stacks(&[&stack], grid, opts) {
         Ok(Some(lattice)) => {
-            let mut occ = rasterize_stack(&stack, &lattice, opts.subrows, &structure.name);
-            occ.roi_number = Some(structure.roi_number);
-            sample_dose(&occ, grid)
+            let mut out = StructureSamples {
+                roi_number: Some(structure.roi_number),
+                name: structure.name.clone(),
+                volume_cc: stack.volume_mm3() / 1000.0,
+                ..Default::default()
+            };
+            sample_stack(&stack, &lattice, grid, opts, &mut out);
+            // Slab warnings first, as sample_dose orders them.
+            let mut w = stack.warnings;
+            w.append(&mut out.warnings);
+            out.warnings = w;
+            out
         }
         Ok(None) => {
             let mut w = stack.warnings;

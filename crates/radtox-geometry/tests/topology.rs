@@ -299,10 +299,16 @@ fn random_self_intersecting_polygons_area_and_sampling() {
     // volume.
     let mut seed = 12345u64;
     let mut rnd = move || {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (seed >> 11) as f64 / (1u64 << 53) as f64
     };
-    let params = SlabParams { end_caps: EndCaps::HalfSlab, single_plane_thickness_mm: 1.0, gap_factor: 1.5 };
+    let params = SlabParams {
+        end_caps: EndCaps::HalfSlab,
+        single_plane_thickness_mm: 1.0,
+        gap_factor: 1.5,
+    };
     let grid = grid([-15.0, -15.0, -3.0], [15.0, 15.0, 3.0], 1.0, |_, _, _| 1.0);
     for case in 0..6 {
         let npoly = 1 + case % 3;
@@ -313,19 +319,40 @@ fn random_self_intersecting_polygons_area_and_sampling() {
                     .collect(),
             })
             .collect();
-        let s = structure("random", vec![ContourPlane { z: 0.0, polygons: polys.clone() }]);
+        let s = structure(
+            "random",
+            vec![ContourPlane {
+                z: 0.0,
+                polygons: polys.clone(),
+            }],
+        );
         let area = contour_volume_cc(&s, &params) * 1000.0;
         let h = 0.02;
         let n = (20.0 / h) as usize;
         let count = (0..n)
             .flat_map(|i| (0..n).map(move |j| (i, j)))
-            .filter(|&(i, j)| even_odd_inside(&polys, -10.0 + (i as f64 + 0.5) * h, -10.0 + (j as f64 + 0.5) * h))
+            .filter(|&(i, j)| {
+                even_odd_inside(
+                    &polys,
+                    -10.0 + (i as f64 + 0.5) * h,
+                    -10.0 + (j as f64 + 0.5) * h,
+                )
+            })
             .count();
         let brute = count as f64 * h * h;
         println!("case {case}: sweep {area:.4} mm², point grid {brute:.4} mm²");
-        assert!(rel(area, brute).abs() < 0.005, "case {case}: {area} vs {brute}");
-        let opts = SamplingOptions { single_plane_thickness_mm: Some(1.0), ..Default::default() };
+        assert!(
+            rel(area, brute).abs() < 0.005,
+            "case {case}: {area} vs {brute}"
+        );
+        let opts = SamplingOptions {
+            single_plane_thickness_mm: Some(1.0),
+            ..Default::default()
+        };
         let out = sample_structure(&s, &grid, &opts);
-        assert!(rel(out.volume_in_grid_cc, area / 1000.0).abs() < 1e-4, "case {case}");
+        assert!(
+            rel(out.volume_in_grid_cc, area / 1000.0).abs() < 1e-4,
+            "case {case}"
+        );
     }
 }
