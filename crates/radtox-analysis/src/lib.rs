@@ -304,5 +304,6 @@ fn structure_result(
         dvh: curve,
         tps_dvh_check,
         warnings,
+        ..StructureResult::default()
     }
 }

@@ -65,6 +65,13 @@ impl Orientation {
         }
     }
 
+    /// z component of the image normal (row × column cosines): +1 head-first, −1
+    /// feet-first.
+    pub fn normal_z(self) -> f64 {
+        let i = self.iop();
+        i[0] * i[4] - i[1] * i[3]
+    }
+
     /// ImageOrientationPatient (0020,0037): row direction cosines, then column ones.
     pub fn iop(self) -> [f64; 6] {
         let ((ra, rs), (ca, cs)) = self.axes();
@@ -211,12 +218,13 @@ impl Layout {
         };
         let z0 = frame_z.first().copied().unwrap_or(grid.origin[2]);
         ipp[2] = z0;
-        // Offsets are z differences (z = IPP z + offset), the convention of relative
-        // offsets in practice and the one that agrees with the absolute form for every
-        // orientation (see the crate docs).
+        // Relative offsets are measured along the image normal (row × column cosines),
+        // PS3.3 C.8.8.3.2 (a): +z for head-first, −z for feet-first orientations. The
+        // absolute form (b) holds patient z coordinates.
+        let normal_z = orientation.normal_z();
         let offsets = match style {
             OffsetStyle::Absolute => frame_z.clone(),
-            _ => frame_z.iter().map(|z| z - z0).collect(),
+            _ => frame_z.iter().map(|z| (z - z0) * normal_z).collect(),
         };
         Ok(Layout {
             iop: orientation.iop(),
@@ -310,7 +318,7 @@ mod tests {
                             let z = if style == OffsetStyle::Absolute {
                                 l.offsets[f]
                             } else {
-                                l.ipp[2] + l.offsets[f]
+                                l.ipp[2] + o.normal_z() * l.offsets[f]
                             };
                             let v = l.voxel(f, r, c);
                             assert_eq!([ax[0][v[0]], ax[1][v[1]], ax[2][v[2]]], [p[0], p[1], z]);

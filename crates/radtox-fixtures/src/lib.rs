@@ -21,12 +21,10 @@
 //! * **Orientation.** The patient-space grid is the same for every [`Orientation`]; only
 //!   ImageOrientationPatient, ImagePositionPatient (the first stored voxel) and the
 //!   storage order change, so the dose at each patient point is identical.
-//! * **GridFrameOffsetVector** values are z differences: frame *k* lies at
-//!   `z = IPP.z + offset[k]` (or `z = offset[k]` for [`OffsetStyle::Absolute`]). For the
-//!   feet-first orientations the image normal (row × column cosines) points to −z, and
-//!   some software reads relative offsets along the normal; radtox's fixtures do not,
-//!   because the absolute form (PS3.3 C.8.8.3.2: "the z coordinates") can only be read
-//!   this way and both forms must agree.
+//! * **GridFrameOffsetVector** relative values are measured along the image normal
+//!   (row × column cosines), as PS3.3 C.8.8.3.2 (a) says: frame *k* lies at
+//!   `z = IPP.z + n_z · offset[k]`, `n_z` = +1 for head-first and −1 for feet-first
+//!   orientations; [`OffsetStyle::Absolute`] writes patient z (`z = offset[k]`, form (b)).
 //! * **Pixels** are the analytic dose at each voxel centre, divided by DoseGridScaling
 //!   and rounded; DoseGridScaling is written with 6 significant digits and the pixels use
 //!   that rounded value. 32-bit pixels in explicit VR big endian are whole big-endian

@@ -38,8 +38,21 @@ fn inside(polys: &[Vec<[f64; 2]>], x: f64, y: f64) -> bool {
 
 /// The cumulative DVH of structure `s` under the phantom's analytic dose: each contour
 /// plane stands for a slab one contour spacing thick; within a plane the polygons are
-/// sampled on a square lattice (step adapted to the polygon size, 0.1–1 mm).
+/// sampled on a square lattice (step adapted to the polygon size, 0.1–1 mm). Like a
+/// planning system, it covers only the part of the structure inside the dose grid (the
+/// box spanned by the voxel centres).
 pub fn cumulative_dvh(ph: &Phantom, s: &ShapeSpec, bin_gy: f64) -> AnalyticDvh {
+    let axes = [ph.grid.axis(0), ph.grid.axis(1), ph.grid.axis(2)];
+    let span = |a: &Vec<f64>| {
+        (
+            a.first().copied().unwrap_or(0.0),
+            a.last().copied().unwrap_or(0.0),
+        )
+    };
+    let (bx, by, bz) = (span(&axes[0]), span(&axes[1]), span(&axes[2]));
+    let in_grid = |x: f64, y: f64, z: f64| {
+        (bx.0..=bx.1).contains(&x) && (by.0..=by.1).contains(&y) && (bz.0..=bz.1).contains(&z)
+    };
     let mut samples: Vec<(f64, f64)> = Vec::new(); // (dose, weight mm³)
     for plane in s.contour_planes() {
         let polys: Vec<Vec<[f64; 2]>> = plane.polygons.iter().map(|p| p.points.clone()).collect();
@@ -61,7 +74,7 @@ pub fn cumulative_dvh(ph: &Phantom, s: &ShapeSpec, bin_gy: f64) -> AnalyticDvh {
             let y = lo[1] + (j as f64 + 0.5) * h;
             for i in 0..nx {
                 let x = lo[0] + (i as f64 + 0.5) * h;
-                if inside(&polys, x, y) {
+                if inside(&polys, x, y) && in_grid(x, y, plane.z) {
                     samples.push((ph.dose.dose_at([x, y, plane.z]), w));
                 }
             }
@@ -125,10 +138,11 @@ mod tests {
             name: "t".into(),
             patient_name: "PHANTOM^TEST".into(),
             patient_id: "T".into(),
+            // The grid covers the box (the DVH counts only what lies inside the grid).
             grid: GridSpec {
-                origin: [0.0; 3],
+                origin: [-1.0; 3],
                 spacing: [1.0; 3],
-                dims: [2, 2, 2],
+                dims: [13, 13, 13],
             },
             dose: DoseModel::Linear {
                 d0: 0.0,

@@ -65,8 +65,18 @@ fn shipped_dvh_sequence_matches_structure_volumes() {
             .to_multi_float64()
             .unwrap();
         // First cumulative bin = whole structure; equal to the slab volume of the
-        // contours, and within a few % of the analytic volume for the lesions.
+        // contours, and within a few % of the analytic volume for the lesions. The
+        // dose grid covers the lesions only: External, Brain and Brainstem reach beyond
+        // it, and the DVH (like a planning system's) counts only what lies inside.
         let total_cc = data[1];
+        if ["External", "Brain", "Brainstem"].contains(&s.name.as_str()) {
+            assert!(
+                total_cc > 0.0 && total_cc < s.slab_volume_mm3() / 1000.0,
+                "{}",
+                s.name
+            );
+            continue;
+        }
         let slab_cc = s.slab_volume_mm3() / 1000.0;
         assert!(
             (total_cc - slab_cc).abs() / slab_cc < 0.01,

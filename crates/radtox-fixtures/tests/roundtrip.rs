@@ -168,7 +168,13 @@ fn check_dose(ph: &Phantom, path: &Path, opts: &WriteOptions) {
                 // PS3.3 C.7.6.2.1.1: P = IPP + c·Δcol·rowcos + r·Δrow·colcos.
                 let x = ipp[0] + c as f64 * ps[1] * iop[0] + r as f64 * ps[0] * iop[3];
                 let y = ipp[1] + c as f64 * ps[1] * iop[1] + r as f64 * ps[0] * iop[4];
-                let z = if absolute { *off } else { ipp[2] + off };
+                // PS3.3 C.8.8.3.2 (a): relative offsets run along row × column cosines.
+                let normal_z = iop[0] * iop[4] - iop[1] * iop[3];
+                let z = if absolute {
+                    *off
+                } else {
+                    ipp[2] + normal_z * off
+                };
                 let truth = ph.dose.dose_at([x, y, z]);
                 let err = (gy - truth).abs();
                 max_err = max_err.max(err);
