@@ -2,14 +2,15 @@
 //! normalised to the canonical [`DoseGrid`] layout, dose attributes and the DVH Sequence.
 
 use crate::error::DicomError;
-use crate::object::{Attrs, Kind, expect_kind, open};
+use crate::object::{Attrs, Kind, Mode, expect_kind, open};
+use crate::raw::RawValue;
 use crate::rle::decode_rle_frame;
-use dicom_core::value::{PrimitiveValue, Value};
 use dicom_dictionary_std::tags;
 use ndarray::Array3;
 use radtox_model::{
     DoseGrid, DoseInfo, DoseSummationType, DoseUnits, TpsDvh, TpsDvhType, TpsVolumeUnits,
 };
+use rayon::prelude::*;
 use std::path::Path;
 
 /// One RT Dose file, read.
@@ -35,15 +36,13 @@ const COSINE_TOLERANCE: f64 = 1e-3;
 
 /// Read an RT Dose file into a canonical dose grid (Gy × DoseGridScaling applied).
 pub fn read_rt_dose(path: &Path) -> Result<RtDose, DicomError> {
-    let mut opened = open(path, None)?;
-    expect_kind(&opened.obj, path, Kind::Dose, "an RT Dose")?;
-    // Take PixelData out of the object so its buffer is borrowed, never cloned.
-    let pixel = opened
-        .obj
-        .take(tags::PIXEL_DATA)
+    let opened = open(path, Mode::Full)?;
+    let a = opened.attrs(path);
+    expect_kind(&a, Kind::Dose, "an RT Dose")?;
+    let pixel = a
+        .element(tags::PIXEL_DATA)
         .ok_or_else(|| DicomError::missing(path, tags::PIXEL_DATA, ""))?;
-    let a = Attrs::new(&opened.obj, path);
-    let mut warnings = std::mem::take(&mut opened.warnings);
+    let mut warnings = opened.warnings.clone();
 
     let rows = a.usize(tags::ROWS)?;
     let columns = a.usize(tags::COLUMNS)?;
@@ -104,15 +103,9 @@ pub fn read_rt_dose(path: &Path) -> Result<RtDose, DicomError> {
     let ts = opened.transfer_syntax.as_str();
     let big_endian = ts == EXPLICIT_BE;
     let rle_buffer;
-    let raw = match pixel.value() {
-        Value::Primitive(PrimitiveValue::U8(b)) => Raw::Bytes(b, big_endian),
-        Value::Primitive(PrimitiveValue::U16(w)) => Raw::Words(w, big_endian),
-        Value::Primitive(PrimitiveValue::U32(d)) => Raw::Dwords(d),
-        Value::Primitive(PrimitiveValue::Empty) => Raw::Bytes(&[], false),
-        Value::Primitive(_) => {
-            return Err(a.bad(tags::PIXEL_DATA, "pixel data is not a byte or word array"));
-        }
-        Value::PixelSequence(seq) => {
+    let raw: &[u8] = match &pixel.value {
+        RawValue::Bytes(start, end) => opened.buf.get(*start..*end).unwrap_or(&[]),
+        RawValue::Fragments(fragments) => {
             if ts != RLE_LOSSLESS {
                 return Err(DicomError::unsupported(
                     path,
@@ -121,18 +114,22 @@ pub fn read_rt_dose(path: &Path) -> Result<RtDose, DicomError> {
                     ),
                 ));
             }
-            // RLE Lossless puts each frame in exactly one fragment (PS3.5 A.4.2).
-            let mut out =
-                Vec::with_capacity(seq.fragments().len() * frame_samples * bytes_per_sample);
-            for (f, frag) in seq.fragments().iter().enumerate() {
+            // RLE Lossless puts each frame in exactly one fragment (PS3.5 A.4.2); the
+            // first item is the basic offset table.
+            let frames = fragments.get(1..).unwrap_or(&[]);
+            let mut out = Vec::with_capacity(frames.len() * frame_samples * bytes_per_sample);
+            for (f, &(s, e)) in frames.iter().enumerate() {
+                let frag = opened.buf.get(s..e).unwrap_or(&[]);
                 decode_rle_frame(frag, frame_samples, bytes_per_sample, &mut out)
                     .map_err(|m| a.bad(tags::PIXEL_DATA, format!("RLE frame {}: {m}", f + 1)))?;
             }
             rle_buffer = out;
-            Raw::Bytes(&rle_buffer, false)
+            &rle_buffer
         }
-        Value::Sequence(_) => return Err(a.bad(tags::PIXEL_DATA, "is a sequence")),
+        RawValue::Items(_) => return Err(a.bad(tags::PIXEL_DATA, "is a sequence")),
     };
+    // RLE output is little endian whatever the transfer syntax.
+    let big_endian = big_endian && matches!(pixel.value, RawValue::Bytes(..));
     if !matches!(
         ts,
         IMPLICIT_LE | EXPLICIT_LE | DEFLATED_LE | EXPLICIT_BE | RLE_LOSSLESS
@@ -142,7 +139,7 @@ pub fn read_rt_dose(path: &Path) -> Result<RtDose, DicomError> {
             format!("transfer syntax {ts}"),
         ));
     }
-    let actual_bytes = raw.byte_len();
+    let actual_bytes = raw.len();
 
     // Frame count. NumberOfFrames absent means one frame (PS3.3 C.7.6.6). The offset
     // vector alone never decides (pydicom's rtdose_1frame.dcm has 15 offsets and one
@@ -215,11 +212,24 @@ pub fn read_rt_dose(path: &Path) -> Result<RtDose, DicomError> {
         [frames, rows, columns],
         &mut warnings,
     )?;
-    let dose = match (bits, signed) {
-        (16, false) => geometry.fill(|i| raw.u16(i) as f64 * scaling),
-        (16, true) => geometry.fill(|i| raw.u16(i) as i16 as f64 * scaling),
-        (_, false) => geometry.fill(|i| raw.u32(i) as f64 * scaling),
-        (_, true) => geometry.fill(|i| raw.u32(i) as i32 as f64 * scaling),
+    // One conversion from the file bytes to f32, straight into the canonical layout.
+    let dose = match (bits, signed, big_endian) {
+        (16, false, false) => {
+            geometry.fill(raw, |b: [u8; 2]| u16::from_le_bytes(b) as f64 * scaling)
+        }
+        (16, false, true) => {
+            geometry.fill(raw, |b: [u8; 2]| u16::from_be_bytes(b) as f64 * scaling)
+        }
+        (16, true, false) => {
+            geometry.fill(raw, |b: [u8; 2]| i16::from_le_bytes(b) as f64 * scaling)
+        }
+        (16, true, true) => geometry.fill(raw, |b: [u8; 2]| i16::from_be_bytes(b) as f64 * scaling),
+        (_, false, false) => {
+            geometry.fill(raw, |b: [u8; 4]| u32::from_le_bytes(b) as f64 * scaling)
+        }
+        (_, false, true) => geometry.fill(raw, |b: [u8; 4]| u32::from_be_bytes(b) as f64 * scaling),
+        (_, true, false) => geometry.fill(raw, |b: [u8; 4]| i32::from_le_bytes(b) as f64 * scaling),
+        (_, true, true) => geometry.fill(raw, |b: [u8; 4]| i32::from_be_bytes(b) as f64 * scaling),
     };
     let [x, y, z] = geometry.axes;
     let grid = DoseGrid::new(x, y, z, dose).map_err(|e| {
@@ -405,67 +415,13 @@ fn read_dvh_sequence(a: &Attrs, warnings: &mut Vec<String>) -> Result<Vec<TpsDvh
     Ok(out)
 }
 
-/// Decoded-but-unconverted samples in file order, whatever container dicom-rs gave.
-enum Raw<'a> {
-    /// Bytes in file order; `true` = big endian samples.
-    Bytes(&'a [u8], bool),
-    /// 16-bit words already in native order (OW); a 32-bit sample spans two of them,
-    /// most significant first in a big endian file, least significant first otherwise.
-    Words(&'a [u16], bool),
-    Dwords(&'a [u32]),
-}
-
-impl Raw<'_> {
-    fn byte_len(&self) -> usize {
-        match self {
-            Raw::Bytes(b, _) => b.len(),
-            Raw::Words(w, _) => w.len() * 2,
-            Raw::Dwords(d) => d.len() * 4,
-        }
-    }
-
-    // Indexing is safe: `fill` only asks for indices below frames×rows×columns, and the
-    // byte length was checked against that before.
-    #[inline(always)]
-    fn u16(&self, i: usize) -> u16 {
-        match self {
-            Raw::Bytes(b, false) => u16::from_le_bytes([b[2 * i], b[2 * i + 1]]),
-            Raw::Bytes(b, true) => u16::from_be_bytes([b[2 * i], b[2 * i + 1]]),
-            Raw::Words(w, _) => w[i],
-            Raw::Dwords(d) => {
-                let v = d[i / 2];
-                if i.is_multiple_of(2) {
-                    v as u16
-                } else {
-                    (v >> 16) as u16
-                }
-            }
-        }
-    }
-
-    #[inline(always)]
-    fn u32(&self, i: usize) -> u32 {
-        match self {
-            Raw::Bytes(b, false) => {
-                u32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]])
-            }
-            Raw::Bytes(b, true) => {
-                u32::from_be_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]])
-            }
-            Raw::Words(w, false) => (w[2 * i] as u32) | ((w[2 * i + 1] as u32) << 16),
-            Raw::Words(w, true) => ((w[2 * i] as u32) << 16) | (w[2 * i + 1] as u32),
-            Raw::Dwords(d) => d[i],
-        }
-    }
-}
-
 /// Where each file index (frame, row, column) lands in the canonical [iz, iy, ix] array.
 struct Geometry {
     /// Strictly increasing x, y, z positions.
     axes: [Vec<f64>; 3],
-    /// Per file dimension (frame, row, column): flat canonical offset of each index.
-    offsets: [Vec<usize>; 3],
-    dims: [usize; 3],
+    /// Per canonical axis (x, y, z) and index along it: the flat sample index
+    /// contribution in the file's (frame, row, column) order.
+    sources: [Vec<usize>; 3],
 }
 
 /// The patient axis (0 = x, 1 = y, 2 = z) and sign of an axis-aligned direction cosine
@@ -548,10 +504,10 @@ impl Geometry {
         for (d, &ax) in file_axes.iter().enumerate() {
             canon_len[ax] = dims[d];
         }
-        // Flat strides of the canonical [iz, iy, ix] array.
-        let stride = [1, canon_len[0], canon_len[0] * canon_len[1]];
+        // Flat strides of the file's (frame, row, column) order.
+        let file_stride = [rows * columns, columns, 1];
         let mut axes: [Vec<f64>; 3] = Default::default();
-        let mut flat: [Vec<usize>; 3] = Default::default();
+        let mut sources: [Vec<usize>; 3] = Default::default();
         for (d, pos) in [frame_pos, row_pos, col_pos].into_iter().enumerate() {
             let ax = file_axes[d];
             let mut order: Vec<usize> = (0..pos.len()).collect();
@@ -566,37 +522,72 @@ impl Geometry {
                     ),
                 ));
             }
-            let mut off = vec![0usize; pos.len()];
-            for (canon, &src) in order.iter().enumerate() {
-                off[src] = canon * stride[ax];
-            }
+            let stride = file_stride.get(d).copied().unwrap_or(0);
+            sources[ax] = order.iter().map(|&src| src * stride).collect();
             axes[ax] = sorted;
-            flat[d] = off;
         }
-        Ok(Geometry {
-            axes,
-            offsets: flat,
-            dims,
-        })
+        Ok(Geometry { axes, sources })
     }
 
-    /// One pass over the file's samples, writing each (scaled) into its canonical place.
-    fn fill(&self, sample: impl Fn(usize) -> f64) -> Array3<f32> {
-        let [frames, rows, columns] = self.dims;
-        let mut out = vec![0f32; frames * rows * columns];
-        let [of, or, oc] = &self.offsets;
-        let mut i = 0;
-        for fo in of {
-            for ro in or {
-                let base = fo + ro;
-                for co in oc {
-                    out[base + co] = sample(i) as f32;
-                    i += 1;
+    /// The canonical [iz, iy, ix] array, each voxel converted once from its `N`-byte
+    /// file sample; z-planes are filled in parallel (they are independent). The caller
+    /// checked that `raw` holds every sample; a short buffer would leave zeros, not panic.
+    fn fill<const N: usize>(
+        &self,
+        raw: &[u8],
+        convert: impl Fn([u8; N]) -> f64 + Sync,
+    ) -> Array3<f32> {
+        let [sx, sy, sz] = &self.sources;
+        let (nx, ny, nz) = (sx.len(), sy.len(), sz.len());
+        let sample = |i: usize| {
+            raw.get(N * i..N * i + N)
+                .and_then(|b| <[u8; N]>::try_from(b).ok())
+                .map_or(0.0, &convert)
+        };
+        // When x runs along the file's columns, in either direction, a canonical row is
+        // one contiguous run of file samples: convert it as a slice (vectorisable).
+        let x0 = sx.first().copied().unwrap_or(0);
+        let forward = sx.iter().enumerate().all(|(i, &s)| s == x0 + i);
+        let x_last = sx.last().copied().unwrap_or(0);
+        let backward = sx
+            .iter()
+            .enumerate()
+            .all(|(i, &s)| s == x_last + (nx - 1 - i));
+        let mut out = vec![0f32; nx * ny * nz];
+        out.par_chunks_mut((nx * ny).max(1))
+            .zip(sz.par_iter())
+            .for_each(|(plane, &z_src)| {
+                for (row, &y_src) in plane.chunks_exact_mut(nx.max(1)).zip(sy) {
+                    let base = z_src + y_src;
+                    let run_start = if forward {
+                        Some(base + x0)
+                    } else if backward {
+                        Some(base + x_last)
+                    } else {
+                        None
+                    };
+                    let run = run_start.and_then(|s| raw.get(N * s..N * (s + nx)));
+                    match run {
+                        Some(bytes) if forward => {
+                            for (v, b) in row.iter_mut().zip(bytes.chunks_exact(N)) {
+                                *v = <[u8; N]>::try_from(b).map_or(0.0, &convert) as f32;
+                            }
+                        }
+                        Some(bytes) => {
+                            for (v, b) in row.iter_mut().zip(bytes.chunks_exact(N).rev()) {
+                                *v = <[u8; N]>::try_from(b).map_or(0.0, &convert) as f32;
+                            }
+                        }
+                        None => {
+                            for (v, &x_src) in row.iter_mut().zip(sx) {
+                                *v = sample(base + x_src) as f32;
+                            }
+                        }
+                    }
                 }
-            }
-        }
-        let shape = (self.axes[2].len(), self.axes[1].len(), self.axes[0].len());
-        // The shape has frames×rows×columns elements by construction.
+            });
+        let shape = (nz, ny, nx);
+        // The shape has nz×ny×nx elements by construction.
         Array3::from_shape_vec(shape, out).unwrap_or_else(|_| Array3::zeros(shape))
     }
 }

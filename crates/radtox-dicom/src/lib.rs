@@ -44,8 +44,10 @@
 mod combine;
 mod dose;
 mod error;
+mod header;
 mod object;
 mod plan;
+mod raw;
 mod rle;
 mod rtstruct;
 mod scan;

@@ -1,250 +1,405 @@
-//! Opening files whatever their framing (preamble or not, file meta or not, truncated),
-//! repairing VR UN elements, and typed attribute access with error context.
+//! Opening files whatever their framing (preamble or not, file meta or not, deflated,
+//! truncated), header-only reads for classification, and typed attribute access with
+//! error context over the [`raw`](crate::raw) parser's data sets.
 
 use crate::error::DicomError;
-use dicom_core::header::HasLength;
-use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
-use dicom_core::{DataElement, Tag, VR};
-use dicom_dictionary_std::tags;
-use dicom_object::{InMemDicomObject, OpenFileOptions};
-use dicom_transfer_syntax_registry::entries::{
-    EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN,
+use crate::raw::{
+    EXPLICIT_BE, EXPLICIT_LE, IMPLICIT_LE, ParseError, Parser, RawElement, RawSet, RawValue,
+    Syntax, TagKey, key, parse_decimals, trim,
 };
-use std::io::Read;
+use dicom_core::Tag;
+use dicom_dictionary_std::tags;
+use dicom_encoding::TransferSyntaxIndex;
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-/// A parsed data set plus what we learnt about its encoding.
+/// A parsed data set, the buffer its values point into, and what we learnt about its
+/// encoding.
 pub(crate) struct Opened {
-    pub obj: InMemDicomObject,
+    /// The data set bytes (the file, or the inflated data set of a deflated file).
+    pub buf: Vec<u8>,
+    pub root: RawSet,
     /// Transfer syntax UID (from the file meta, or the one assumed when there is none).
     pub transfer_syntax: String,
     pub warnings: Vec<String>,
+    /// Set when the data set could only be read up to some damage (see [`Mode::Salvage`]).
+    pub damage: Option<String>,
+}
+
+impl Opened {
+    pub fn attrs<'a>(&'a self, path: &'a Path) -> Attrs<'a> {
+        Attrs {
+            set: &self.root,
+            buf: &self.buf,
+            path,
+            context: "",
+        }
+    }
+}
+
+/// How much of a file to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// The whole data set; any damage is an error.
+    Full,
+    /// The whole data set, but damage keeps what precedes it (truncated RT Plans).
+    Salvage,
+    /// Only the attributes that say what the object is and what it refers to.
+    Header,
 }
 
 const DICM: &[u8; 4] = b"DICM";
+const IMPLICIT_LE_UID: &str = "1.2.840.10008.1.2";
+const EXPLICIT_LE_UID: &str = "1.2.840.10008.1.2.1";
+const DEFLATED_LE_UID: &str = "1.2.840.10008.1.2.1.99";
+const EXPLICIT_BE_UID: &str = "1.2.840.10008.1.2.2";
+/// First read of a header-only scan; grown when the wanted attributes lie further.
+const HEADER_CHUNK: usize = 64 * 1024;
 
-/// Open `path` as DICOM. `until`: stop before this top-level tag (used to skip PixelData
-/// when only classifying, and to salvage truncated RT Plans).
-pub(crate) fn open(path: &Path, until: Option<Tag>) -> Result<Opened, DicomError> {
+/// Open `path` as DICOM.
+pub(crate) fn open(path: &Path, mode: Mode) -> Result<Opened, DicomError> {
     let io = |source| DicomError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let mut head = Vec::with_capacity(132);
-    std::fs::File::open(path)
-        .map_err(io)?
-        .take(132)
-        .read_to_end(&mut head)
-        .map_err(io)?;
-    if head.is_empty() {
-        return Err(DicomError::NotDicom {
-            path: path.to_path_buf(),
-            reason: "the file is empty".into(),
-        });
+    if mode != Mode::Header {
+        let buf = std::fs::read(path).map_err(io)?;
+        return parse(path, buf, mode, true);
     }
-    let has_meta = head.get(128..132) == Some(DICM) || head.get(0..4) == Some(DICM);
-    let mut opened = if has_meta {
-        let mut options = OpenFileOptions::new();
-        if let Some(tag) = until {
-            options = options.read_until(tag);
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let size = usize::try_from(file.metadata().map_err(io)?.len()).unwrap_or(usize::MAX);
+    let mut want = HEADER_CHUNK.min(size);
+    let mut buf = Vec::new();
+    loop {
+        // Read on from what we have: a grown header read never re-reads bytes.
+        if buf.len() < want {
+            file.seek(SeekFrom::Start(buf.len() as u64)).map_err(io)?;
+            (&mut file)
+                .take((want - buf.len()) as u64)
+                .read_to_end(&mut buf)
+                .map_err(io)?;
         }
-        // dicom-rs detects the preamble itself when "DICM" is at 0 or 128.
-        let file = options.open_file(path).map_err(|e| {
-            use dicom_object::ReadError as R;
-            match e {
-                R::ReadUnrecognizedTransferSyntax { .. }
-                | R::ReadUnsupportedTransferSyntax { .. }
-                | R::ReadUnsupportedTransferSyntaxWithSuggestion { .. } => {
-                    DicomError::unsupported(path, e.to_string())
-                }
-                _ => DicomError::Unreadable {
-                    path: path.to_path_buf(),
-                    message: e.to_string(),
-                },
+        let whole = buf.len() >= size;
+        match parse_inner(path, std::mem::take(&mut buf), mode, whole) {
+            Err(Retry { buf: b, needed }) if !whole => {
+                buf = b;
+                want = needed.max(want.saturating_mul(4)).min(size);
             }
-        })?;
-        let transfer_syntax = file
-            .meta()
-            .transfer_syntax()
-            .trim_end_matches('\0')
-            .to_string();
-        Opened {
-            obj: file.into_inner(),
-            transfer_syntax,
-            warnings: Vec::new(),
+            other => return other.map_err_into(),
         }
-    } else {
-        open_bare_dataset(path, &head)?
+    }
+}
+
+/// Outcome of parsing a possibly incomplete buffer.
+enum ParseFailure {
+    Error(DicomError),
+    /// The buffer is a prefix of the file and more bytes are needed.
+    Retry {
+        buf: Vec<u8>,
+        needed: usize,
+    },
+}
+use ParseFailure::Retry;
+
+impl ParseFailure {
+    fn into_error(self) -> DicomError {
+        match self {
+            ParseFailure::Error(e) => e,
+            // Only produced when the buffer is not the whole file; `open` handles it.
+            Retry { needed, .. } => DicomError::Unreadable {
+                path: Default::default(),
+                message: format!("needed {needed} bytes"),
+            },
+        }
+    }
+}
+
+impl From<DicomError> for ParseFailure {
+    fn from(e: DicomError) -> Self {
+        ParseFailure::Error(e)
+    }
+}
+
+trait ResultExt<T> {
+    fn map_err_into(self) -> Result<T, DicomError>;
+}
+
+impl<T> ResultExt<T> for Result<T, ParseFailure> {
+    fn map_err_into(self) -> Result<T, DicomError> {
+        self.map_err(|e| e.into_error())
+    }
+}
+
+fn parse(path: &Path, buf: Vec<u8>, mode: Mode, whole: bool) -> Result<Opened, DicomError> {
+    parse_inner(path, buf, mode, whole).map_err_into()
+}
+
+fn unreadable(path: &Path, e: &ParseError) -> DicomError {
+    DicomError::Unreadable {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+fn parse_inner(path: &Path, buf: Vec<u8>, mode: Mode, whole: bool) -> Result<Opened, ParseFailure> {
+    let not_dicom = |reason: &str| DicomError::NotDicom {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
     };
-    if contains_un(&opened.obj) {
-        let obj = std::mem::replace(&mut opened.obj, InMemDicomObject::new_empty());
-        opened.obj = reread_un(obj, path)?;
+    if buf.is_empty() {
+        return Err(not_dicom("the file is empty").into());
+    }
+    let mut warnings = Vec::new();
+    let start = if buf.get(128..132) == Some(DICM) {
+        Some(132)
+    } else if buf.get(0..4) == Some(DICM) {
+        Some(4)
+    } else {
+        None
+    };
+    let retry_or = |buf: Vec<u8>, e: &ParseError| -> ParseFailure {
+        match e.needed {
+            Some(n) if !whole && n > buf.len() => Retry { buf, needed: n },
+            _ => ParseFailure::Error(unreadable(path, e)),
+        }
+    };
+
+    let (data_start, syntax, ts_uid, deflated) = match start {
+        Some(meta_start) => {
+            // File meta group: always explicit VR little endian (PS3.10 7.1).
+            let parser = Parser::new(&buf);
+            let (meta, err) =
+                parser.top_level(meta_start, EXPLICIT_LE, &mut |tag, _| tag >> 16 != 0x0002);
+            if let Some(e) = err {
+                return Err(retry_or(buf, &e));
+            }
+            let end = meta_end(&meta).unwrap_or(meta_start);
+            let ts = meta
+                .get(tags::TRANSFER_SYNTAX_UID)
+                .and_then(|e| bytes_of(e, &buf))
+                .map(|b| String::from_utf8_lossy(trim(b)).into_owned())
+                .ok_or_else(|| DicomError::missing(path, tags::TRANSFER_SYNTAX_UID, ""))?;
+            let (syntax, deflated) = match ts.as_str() {
+                IMPLICIT_LE_UID => (IMPLICIT_LE, false),
+                EXPLICIT_BE_UID => (EXPLICIT_BE, false),
+                DEFLATED_LE_UID => (EXPLICIT_LE, true),
+                // Every other known syntax stores the data set in explicit VR little
+                // endian; only its pixel data is compressed (decided by the reader).
+                other if TransferSyntaxRegistry.get(other).is_some() => (EXPLICIT_LE, false),
+                other => {
+                    return Err(DicomError::unsupported(
+                        path,
+                        format!("unknown transfer syntax {other}"),
+                    )
+                    .into());
+                }
+            };
+            (end, syntax, ts, deflated)
+        }
+        None => {
+            let syntax = sniff_bare(&buf).map_err(not_dicom)?;
+            let (uid, name) = if syntax.explicit {
+                (EXPLICIT_LE_UID, "Explicit VR Little Endian")
+            } else {
+                (IMPLICIT_LE_UID, "Implicit VR Little Endian")
+            };
+            warnings.push(format!("no preamble or file meta group; read as {name}"));
+            (0, syntax, uid.to_string(), false)
+        }
+    };
+
+    let buf = if deflated {
+        if !whole {
+            // The inflated stream cannot be read piecewise: read the whole file.
+            return Err(Retry {
+                needed: usize::MAX,
+                buf,
+            });
+        }
+        inflate(path, buf.get(data_start..).unwrap_or(&[]))?
+    } else {
+        buf
+    };
+    let data_start = if deflated { 0 } else { data_start };
+
+    let parser = Parser::new(&buf);
+    let mut header_stop = |tag: TagKey, els: &[RawElement]| header_limit(tag, els, &buf);
+    let mut never = |_: TagKey, _: &[RawElement]| false;
+    let stop: &mut dyn FnMut(TagKey, &[RawElement]) -> bool = match mode {
+        Mode::Header => &mut header_stop,
+        _ => &mut never,
+    };
+    let (root, err) = parser.top_level(data_start, syntax, stop);
+    let repaired_un = parser.repaired_un.get();
+    let damage = match err {
+        None => None,
+        Some(e) => {
+            if let Some(n) = e.needed
+                && !whole
+                && n > buf.len()
+            {
+                drop(root);
+                return Err(Retry { buf, needed: n });
+            }
+            if mode == Mode::Salvage && !root.elements.is_empty() {
+                Some(e.to_string())
+            } else if root.elements.is_empty() && start.is_none() {
+                return Err(
+                    not_dicom(&format!("no DICOM data element could be read ({e})")).into(),
+                );
+            } else {
+                return Err(unreadable(path, &e).into());
+            }
+        }
+    };
+    let mut opened = Opened {
+        buf: Vec::new(),
+        root,
+        transfer_syntax: ts_uid,
+        warnings,
+        damage,
+    };
+    if repaired_un {
         opened.warnings.push(
             "attributes stored with VR UN were re-read as implicit VR little endian so that \
              the dictionary VR applies (PS3.5 §6.2.2)"
                 .into(),
         );
     }
+    opened.buf = buf;
     Ok(opened)
 }
 
-/// A data set with no preamble and no file meta group (Monaco RT Dose, old RT Structs).
-/// `read_preamble(Never)` would break ordinary files, so this path is only taken when
-/// there is no "DICM" marker at all; the encoding is sniffed from the first element.
-fn open_bare_dataset(path: &Path, head: &[u8]) -> Result<Opened, DicomError> {
-    let not_dicom = |reason: &str| DicomError::NotDicom {
-        path: path.to_path_buf(),
-        reason: reason.to_string(),
-    };
+/// Where the file meta group ends: after its last element.
+fn meta_end(meta: &RawSet) -> Option<usize> {
+    meta.elements.last().map(|e| match &e.value {
+        RawValue::Bytes(_, end) => *end,
+        // The meta group holds no sequences; fall back to the group length otherwise.
+        _ => 0,
+    })
+}
+
+/// A data set with no preamble and no file meta group (Monaco RT Dose, old RT Structs):
+/// only accepted when it starts like one, and its encoding is sniffed from the first
+/// element. A bare data set starts with the identifying groups (0008 normally); anything
+/// else is far more likely text or another format than DICOM.
+fn sniff_bare(head: &[u8]) -> Result<Syntax, &'static str> {
     let (Some(g), Some(rest)) = (head.get(0..2), head.get(4..8)) else {
-        return Err(not_dicom("too short to hold a data element"));
+        return Err("too short to hold a data element");
     };
     let group = u16::from_le_bytes([g[0], g[1]]);
-    // A bare data set starts with the identifying groups (0008 normally); anything else is
-    // far more likely text or another format than DICOM.
     if !(0x0002..=0x0020).contains(&group) || group % 2 != 0 {
-        return Err(not_dicom(
-            "no \"DICM\" marker and the first bytes are not a DICOM data element",
-        ));
+        return Err("no \"DICM\" marker and the first bytes are not a DICOM data element");
     }
-    let explicit = VR::from_binary([rest[0], rest[1]]).is_some()
-        && rest[0].is_ascii_uppercase()
-        && rest[1].is_ascii_uppercase();
-    let io = |source| DicomError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let size = file.metadata().map_err(io)?.len();
+    let explicit = rest[0].is_ascii_uppercase()
+        && rest[1].is_ascii_uppercase()
+        && dicom_core::VR::from_binary([rest[0], rest[1]]).is_some();
     if !explicit {
         let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
-        if len != u32::MAX && u64::from(len) > size {
-            return Err(not_dicom(
-                "no \"DICM\" marker and the first element's length exceeds the file size",
-            ));
+        if len != u32::MAX && len as usize > (1 << 30) {
+            return Err("no \"DICM\" marker and the first element's length is implausible");
         }
     }
-    let ts = if explicit {
-        EXPLICIT_VR_LITTLE_ENDIAN.erased()
-    } else {
-        IMPLICIT_VR_LITTLE_ENDIAN.erased()
-    };
-    // Streamed from the file: no whole-file copy next to the parsed PixelData.
-    let reader = std::io::BufReader::new(file);
-    let obj = InMemDicomObject::read_dataset_with_ts(reader, &ts).map_err(|e| {
-        DicomError::Unreadable {
-            path: path.to_path_buf(),
-            message: format!("no file meta group; read as {}: {e}", ts.name()),
-        }
-    })?;
-    Ok(Opened {
-        obj,
-        transfer_syntax: ts.uid().to_string(),
-        warnings: vec![format!(
-            "no preamble or file meta group; read as {}",
-            ts.name()
-        )],
-    })
+    Ok(if explicit { EXPLICIT_LE } else { IMPLICIT_LE })
 }
 
-fn contains_un(obj: &InMemDicomObject) -> bool {
-    obj.iter().any(|e| match e.value() {
-        Value::Sequence(s) => s.items().iter().any(contains_un),
-        // Private UN elements have no dictionary VR to recover: left as they are.
-        _ => e.vr() == VR::UN && e.header().tag.group() % 2 == 0,
-    })
-}
-
-/// Rebuild `obj` with every VR UN element re-read as implicit VR little endian, so that
-/// e.g. DoseGridScaling written as UN "1.0e-6" becomes a DS again (and a UN sequence a
-/// real sequence). Elements are moved, not copied.
-fn reread_un(obj: InMemDicomObject, path: &Path) -> Result<InMemDicomObject, DicomError> {
-    let mut kept = Vec::new();
-    let mut implicit = Vec::new();
-    for elem in obj {
-        let (header, value) = elem.into_parts();
-        match value {
-            Value::Sequence(seq) => {
-                let len = seq.length();
-                let items = seq
-                    .into_items()
-                    .into_iter()
-                    .map(|item| reread_un(item, path))
-                    .collect::<Result<Vec<_>, _>>()?;
-                kept.push(DataElement::new_with_len(
-                    header.tag,
-                    header.vr,
-                    len,
-                    Value::Sequence(DataSetSequence::new(items, len)),
-                ));
-            }
-            Value::Primitive(p) if header.vr() == VR::UN && header.tag.group() % 2 == 0 => {
-                let bytes: &[u8] = match &p {
-                    PrimitiveValue::U8(b) => b,
-                    PrimitiveValue::Empty => &[],
-                    _ => {
-                        kept.push(DataElement::new(header.tag, header.vr, Value::Primitive(p)));
-                        continue;
-                    }
-                };
-                implicit.extend_from_slice(&header.tag.group().to_le_bytes());
-                implicit.extend_from_slice(&header.tag.element().to_le_bytes());
-                implicit.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-                implicit.extend_from_slice(bytes);
-            }
-            other => kept.push(DataElement::new(header.tag, header.vr, other)),
-        }
-    }
-    let mut out = InMemDicomObject::from_element_iter(kept);
-    if !implicit.is_empty() {
-        let fixed = InMemDicomObject::read_dataset_with_ts(
-            &implicit[..],
-            &IMPLICIT_VR_LITTLE_ENDIAN.erased(),
-        )
+fn inflate(path: &Path, data: &[u8]) -> Result<Vec<u8>, DicomError> {
+    let mut out = Vec::with_capacity(data.len() * 4);
+    flate2::read::DeflateDecoder::new(data)
+        .read_to_end(&mut out)
         .map_err(|e| DicomError::Unreadable {
             path: path.to_path_buf(),
-            message: format!("re-reading VR UN elements as implicit VR little endian: {e}"),
+            message: format!("deflated data set does not inflate: {e}"),
         })?;
-        for elem in fixed {
-            out.put(elem);
-        }
-    }
     Ok(out)
+}
+
+const SOP_CLASS_UID: TagKey = key(tags::SOP_CLASS_UID);
+const MODALITY: TagKey = key(tags::MODALITY);
+
+/// Header-only reads stop at the first top-level tag past the last attribute that says
+/// what the object refers to, which depends on what it is: the references of an RT Plan
+/// come after its beams, those of an RT Dose after its DVHs, while an RT Struct's frame
+/// of reference comes before its contours.
+fn header_limit(tag: TagKey, els: &[RawElement], buf: &[u8]) -> bool {
+    if tag <= MODALITY {
+        return false;
+    }
+    let text = |k: TagKey| {
+        els.iter()
+            .find(|e| e.tag == k)
+            .and_then(|e| bytes_of(e, buf))
+            .map(trim)
+    };
+    let class = text(SOP_CLASS_UID).and_then(|b| std::str::from_utf8(b).ok());
+    let modality = text(MODALITY).and_then(|b| std::str::from_utf8(b).ok());
+    let limit = match kind_from(class, modality) {
+        Kind::Struct => key(tags::ROI_CONTOUR_SEQUENCE),
+        Kind::Dose => key(tags::REFERENCED_RT_PLAN_SEQUENCE) + 1,
+        Kind::Plan => key(tags::REFERENCED_STRUCTURE_SET_SEQUENCE) + 1,
+        // CT and anything else: identity, study, series and frame of reference only.
+        _ => key(tags::FRAME_OF_REFERENCE_UID) + 1,
+    };
+    tag >= limit
+}
+
+pub(crate) fn bytes_of<'b>(e: &RawElement, buf: &'b [u8]) -> Option<&'b [u8]> {
+    match e.value {
+        RawValue::Bytes(s, end) => buf.get(s..end),
+        _ => None,
+    }
+}
+
+/// Text in the file's character set. UTF-8 (ISO_IR 192, and plain ASCII) is taken as
+/// is; anything else is read as Latin-1 (ISO_IR 100), the common European default,
+/// so that a name is never lost, only possibly mis-spelt.
+pub(crate) fn decode_text(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_string(),
+        Err(_) => b.iter().map(|&c| c as char).collect(),
+    }
 }
 
 /// Typed, context-carrying access to one data set (the file's top level or a sequence
 /// item). `context` names where we are ("ROI 3 'Heart'", "DVH item 2") for messages.
 #[derive(Clone, Copy)]
 pub(crate) struct Attrs<'a> {
-    pub obj: &'a InMemDicomObject,
+    pub set: &'a RawSet,
+    pub buf: &'a [u8],
     pub path: &'a Path,
     pub context: &'a str,
 }
 
 impl<'a> Attrs<'a> {
-    pub fn new(obj: &'a InMemDicomObject, path: &'a Path) -> Self {
+    pub fn with_context(self, set: &'a RawSet, context: &'a str) -> Self {
         Attrs {
-            obj,
-            path,
-            context: "",
-        }
-    }
-
-    pub fn with_context(self, obj: &'a InMemDicomObject, context: &'a str) -> Self {
-        Attrs {
-            obj,
+            set,
+            buf: self.buf,
             path: self.path,
             context,
         }
     }
 
-    /// The element when present with a non-empty value. `get` rather than `element`:
-    /// dicom-rs errors capture a backtrace, far too slow for optional attributes.
-    fn present(&self, tag: Tag) -> Option<&'a dicom_object::mem::InMemElement> {
-        self.obj.get(tag).filter(|e| match e.value() {
-            Value::Primitive(p) => !p.is_empty() && !matches!(p, PrimitiveValue::Str(s) if s.trim_matches([' ', '\0']).is_empty()),
-            _ => true,
-        })
+    /// The element when present (empty or not).
+    pub fn element(&self, tag: Tag) -> Option<&'a RawElement> {
+        self.set.get(tag)
+    }
+
+    /// The value bytes when present and not only padding.
+    fn present(&self, tag: Tag) -> Option<(&'a RawElement, &'a [u8])> {
+        let e = self.set.get(tag)?;
+        let b = bytes_of(e, self.buf)?;
+        let text = !matches!(
+            &e.vr,
+            b"FD" | b"FL" | b"US" | b"SS" | b"UL" | b"SL" | b"OB" | b"OW" | b"OF" | b"OD"
+        );
+        let empty = if text {
+            trim(b).is_empty()
+        } else {
+            b.is_empty()
+        };
+        (!empty).then_some((e, b))
     }
 
     pub fn missing(&self, tag: Tag) -> DicomError {
@@ -257,23 +412,107 @@ impl<'a> Attrs<'a> {
 
     /// Text value, trimmed of DICOM padding (space, NUL); `None` when absent or empty.
     pub fn str_opt(&self, tag: Tag) -> Option<String> {
-        let e = self.present(tag)?;
-        let s = e.to_str().ok()?;
-        let s = s.trim_matches([' ', '\0']);
-        (!s.is_empty()).then(|| s.to_string())
+        let (_, b) = self.present(tag)?;
+        let t = trim(b);
+        (!t.is_empty()).then(|| decode_text(t))
+    }
+
+    /// Numbers of a DS/IS (text) or binary numeric element, appended to `out`.
+    pub fn f64s_into(&self, tag: Tag, out: &mut Vec<f64>) -> Result<bool, DicomError> {
+        let Some((e, b)) = self.present(tag) else {
+            return Ok(false);
+        };
+        let be = self.set.big_endian;
+        let width = match &e.vr {
+            b"FD" => 8,
+            b"FL" | b"UL" | b"SL" => 4,
+            b"US" | b"SS" => 2,
+            _ => 0,
+        };
+        if width == 0 {
+            let before = out.len();
+            parse_decimals(b, out).map_err(|i| {
+                let shown: String = decode_text(trim(b)).chars().take(60).collect();
+                self.bad(tag, format!("value {} of '{shown}' is not a number", i + 1))
+            })?;
+            if let Some(i) = out
+                .get(before..)
+                .and_then(|v| v.iter().position(|x| !x.is_finite()))
+            {
+                return Err(self.bad(tag, format!("value {} is not finite", i + 1)));
+            }
+            return Ok(true);
+        }
+        if b.len() % width != 0 {
+            return Err(self.bad(
+                tag,
+                format!(
+                    "{} bytes is not a whole number of {width}-byte values",
+                    b.len()
+                ),
+            ));
+        }
+        for c in b.chunks_exact(width) {
+            let v = match (&e.vr, c) {
+                (b"FD", &[a0, a1, a2, a3, a4, a5, a6, a7]) => {
+                    let x = [a0, a1, a2, a3, a4, a5, a6, a7];
+                    if be {
+                        f64::from_be_bytes(x)
+                    } else {
+                        f64::from_le_bytes(x)
+                    }
+                }
+                (b"FL", &[a0, a1, a2, a3]) => {
+                    let x = [a0, a1, a2, a3];
+                    (if be {
+                        f32::from_be_bytes(x)
+                    } else {
+                        f32::from_le_bytes(x)
+                    }) as f64
+                }
+                (b"UL", &[a0, a1, a2, a3]) => {
+                    let x = [a0, a1, a2, a3];
+                    (if be {
+                        u32::from_be_bytes(x)
+                    } else {
+                        u32::from_le_bytes(x)
+                    }) as f64
+                }
+                (b"SL", &[a0, a1, a2, a3]) => {
+                    let x = [a0, a1, a2, a3];
+                    (if be {
+                        i32::from_be_bytes(x)
+                    } else {
+                        i32::from_le_bytes(x)
+                    }) as f64
+                }
+                (b"US", &[a0, a1]) => {
+                    (if be {
+                        u16::from_be_bytes([a0, a1])
+                    } else {
+                        u16::from_le_bytes([a0, a1])
+                    }) as f64
+                }
+                (b"SS", &[a0, a1]) => {
+                    (if be {
+                        i16::from_be_bytes([a0, a1])
+                    } else {
+                        i16::from_le_bytes([a0, a1])
+                    }) as f64
+                }
+                _ => return Err(self.bad(tag, "not a list of numbers")),
+            };
+            if !v.is_finite() {
+                return Err(self.bad(tag, "value is not finite"));
+            }
+            out.push(v);
+        }
+        Ok(true)
     }
 
     pub fn f64s_opt(&self, tag: Tag) -> Result<Option<Vec<f64>>, DicomError> {
-        let Some(e) = self.present(tag) else {
-            return Ok(None);
-        };
-        let v = e
-            .to_multi_float64()
-            .map_err(|err| self.bad(tag, format!("not a list of numbers ({err})")))?;
-        if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-            return Err(self.bad(tag, format!("value {} is not finite", i + 1)));
-        }
-        Ok(Some(v))
+        let mut v = Vec::new();
+        Ok(self.f64s_into(tag, &mut v)?.then_some(v))
     }
 
     pub fn f64s(&self, tag: Tag) -> Result<Vec<f64>, DicomError> {
@@ -302,17 +541,27 @@ impl<'a> Attrs<'a> {
         self.f64_opt(tag)?.ok_or_else(|| self.missing(tag))
     }
 
+    /// First value as an integer. IS may be written "1.0" by some systems; integral
+    /// decimals are accepted.
     pub fn int_opt(&self, tag: Tag) -> Result<Option<i64>, DicomError> {
-        let Some(e) = self.present(tag) else {
+        let Some((e, b)) = self.present(tag) else {
             return Ok(None);
         };
-        // IS may be written "1.0" by some systems; accept integral decimals.
-        match e.to_int::<i64>() {
-            Ok(v) => Ok(Some(v)),
-            Err(_) => match e.to_float64() {
-                Ok(f) if f.fract() == 0.0 && f.abs() < 1e15 => Ok(Some(f as i64)),
-                _ => Err(self.bad(tag, "not an integer")),
-            },
+        let binary = matches!(&e.vr, b"US" | b"SS" | b"UL" | b"SL" | b"FD" | b"FL");
+        if !binary {
+            let first = trim(b)
+                .split(|&c| c == b'\\')
+                .next()
+                .map(trim)
+                .unwrap_or(&[]);
+            if let Some(v) = std::str::from_utf8(first).ok().and_then(|s| s.parse().ok()) {
+                return Ok(Some(v));
+            }
+        }
+        match self.f64_opt(tag) {
+            Ok(Some(f)) if f.fract() == 0.0 && f.abs() < 1e15 => Ok(Some(f as i64)),
+            Ok(None) => Ok(None),
+            _ => Err(self.bad(tag, "not an integer")),
         }
     }
 
@@ -336,21 +585,25 @@ impl<'a> Attrs<'a> {
     }
 
     /// Items of a sequence; empty when absent.
-    pub fn items(&self, tag: Tag) -> &'a [InMemDicomObject] {
-        self.obj.get(tag).and_then(|e| e.items()).unwrap_or(&[])
+    pub fn items(&self, tag: Tag) -> &'a [RawSet] {
+        match self.set.get(tag).map(|e| &e.value) {
+            Some(RawValue::Items(items)) => items,
+            _ => &[],
+        }
+    }
+
+    /// Text of the first item's `tag` in sequence `seq`.
+    pub fn first_item_str(&self, seq: Tag, tag: Tag) -> Option<String> {
+        self.items(seq)
+            .first()
+            .and_then(|i| self.with_context(i, self.context).str_opt(tag))
     }
 }
 
 /// SOP Class UID and Modality, used to say what a file is when it is not what was asked.
-pub(crate) fn kind_of(obj: &InMemDicomObject) -> String {
-    let get = |tag| {
-        obj.get(tag)
-            .and_then(|e| e.to_str().ok())
-            .map(|s| s.trim_matches([' ', '\0']).to_string())
-            .unwrap_or_default()
-    };
-    let modality = get(tags::MODALITY);
-    let class = get(tags::SOP_CLASS_UID);
+pub(crate) fn kind_of(a: &Attrs) -> String {
+    let modality = a.str_opt(tags::MODALITY).unwrap_or_default();
+    let class = a.str_opt(tags::SOP_CLASS_UID).unwrap_or_default();
     match (modality.is_empty(), class.is_empty()) {
         (true, true) => "an object with neither Modality nor SOP Class UID".into(),
         (false, true) => format!("Modality {modality}"),
@@ -367,7 +620,7 @@ pub(crate) const CT_CLASS: &str = "1.2.840.10008.5.1.4.1.1.2";
 pub(crate) const ENHANCED_CT_CLASS: &str = "1.2.840.10008.5.1.4.1.1.2.1";
 
 /// What kind of object a data set is, from SOP Class UID, else Modality.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum Kind {
     Dose,
     Struct,
@@ -379,42 +632,43 @@ pub(crate) enum Kind {
     Unknown,
 }
 
-pub(crate) fn classify(obj: &InMemDicomObject) -> Kind {
-    let a = Attrs::new(obj, Path::new(""));
-    match a.str_opt(tags::SOP_CLASS_UID).as_deref() {
+fn kind_from(class: Option<&str>, modality: Option<&str>) -> Kind {
+    match class {
         Some(RT_DOSE_CLASS) => return Kind::Dose,
         Some(RT_STRUCT_CLASS) => return Kind::Struct,
         Some(RT_PLAN_CLASS) | Some(RT_ION_PLAN_CLASS) => return Kind::Plan,
         Some(CT_CLASS) | Some(ENHANCED_CT_CLASS) => return Kind::Ct,
         _ => {}
     }
-    match a.str_opt(tags::MODALITY).as_deref() {
+    match modality {
         Some("RTDOSE") => Kind::Dose,
         Some("RTSTRUCT") => Kind::Struct,
         Some("RTPLAN") | Some("RTIONPLAN") => Kind::Plan,
         Some("CT") => Kind::Ct,
         Some(_) => Kind::Other,
-        None if a.str_opt(tags::SOP_CLASS_UID).is_some() => Kind::Other,
+        None if class.is_some() => Kind::Other,
         None => Kind::Unknown,
     }
 }
 
+pub(crate) fn classify(a: &Attrs) -> Kind {
+    kind_from(
+        a.str_opt(tags::SOP_CLASS_UID).as_deref(),
+        a.str_opt(tags::MODALITY).as_deref(),
+    )
+}
+
 /// Fail unless the object is of `want` kind (an object with neither SOP Class UID nor
 /// Modality is given the benefit of the doubt: missing attributes are reported later).
-pub(crate) fn expect_kind(
-    obj: &InMemDicomObject,
-    path: &Path,
-    want: Kind,
-    expected: &'static str,
-) -> Result<(), DicomError> {
-    let k = classify(obj);
+pub(crate) fn expect_kind(a: &Attrs, want: Kind, expected: &'static str) -> Result<(), DicomError> {
+    let k = classify(a);
     if k == want || k == Kind::Unknown {
         Ok(())
     } else {
         Err(DicomError::WrongKind {
-            path: path.to_path_buf(),
+            path: a.path.to_path_buf(),
             expected,
-            found: kind_of(obj),
+            found: kind_of(a),
         })
     }
 }

@@ -1,7 +1,7 @@
 //! RT Plan: label, fractions, prescriptions, references.
 
 use crate::error::DicomError;
-use crate::object::{Attrs, Kind, expect_kind, open};
+use crate::object::{Kind, Mode, expect_kind, open};
 use dicom_dictionary_std::tags;
 use radtox_model::{PlanInfo, Prescription};
 use std::path::Path;
@@ -9,31 +9,22 @@ use std::path::Path;
 /// Read an RT Plan (or RT Ion Plan). A truncated file is read up to its BeamSequence,
 /// which keeps the fraction group and dose reference data (with a warning).
 pub fn read_rt_plan(path: &Path) -> Result<PlanInfo, DicomError> {
-    let (opened, truncated) = match open(path, None) {
-        Ok(o) => (o, None),
-        Err(DicomError::Unreadable { message, .. }) => {
-            // Beams come after fraction groups and dose references in tag order; what
-            // precedes them is enough for dosimetry.
-            let salvaged = open(path, Some(tags::BEAM_SEQUENCE))
-                .or_else(|_| open(path, Some(tags::ION_BEAM_SEQUENCE)));
-            match salvaged {
-                Ok(o) => (o, Some(message)),
-                Err(_) => {
-                    return Err(DicomError::Unreadable {
-                        path: path.to_path_buf(),
-                        message,
-                    });
-                }
-            }
+    // Beams come after fraction groups and dose references in tag order: a file damaged
+    // in its beams still has what dosimetry needs, so damage keeps what precedes it.
+    let opened = open(path, Mode::Salvage)?;
+    let a = opened.attrs(path);
+    expect_kind(&a, Kind::Plan, "an RT Plan")?;
+    let mut warnings = opened.warnings.clone();
+    if let Some(message) = &opened.damage {
+        let has = |t| a.element(t).is_some();
+        if !has(tags::FRACTION_GROUP_SEQUENCE) && !has(tags::DOSE_REFERENCE_SEQUENCE) {
+            return Err(DicomError::Unreadable {
+                path: path.to_path_buf(),
+                message: message.clone(),
+            });
         }
-        Err(e) => return Err(e),
-    };
-    expect_kind(&opened.obj, path, Kind::Plan, "an RT Plan")?;
-    let a = Attrs::new(&opened.obj, path);
-    let mut warnings = opened.warnings;
-    if let Some(message) = truncated {
         warnings.push(format!(
-            "the file is truncated or damaged ({message}); read up to the beam sequence only"
+            "the file is truncated or damaged ({message}); read up to the damage only"
         ));
     }
 

@@ -2,9 +2,10 @@
 //! grouped into axial planes.
 
 use crate::error::DicomError;
-use crate::object::{Attrs, Kind, expect_kind, open};
+use crate::object::{Attrs, Kind, Mode, expect_kind, open};
 use dicom_dictionary_std::tags;
 use radtox_model::{ContourPlane, IgnoredContour, Polygon, Structure, StructureSet};
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -15,10 +16,10 @@ pub const PLANE_TOLERANCE_MM: f64 = 0.01;
 /// Read an RT Structure Set. Errors name the file, ROI and attribute; skipped contours
 /// (degenerate, non-axial) are reported in [`StructureSet::warnings`].
 pub fn read_rt_struct(path: &Path) -> Result<StructureSet, DicomError> {
-    let opened = open(path, None)?;
-    expect_kind(&opened.obj, path, Kind::Struct, "an RT Structure Set")?;
-    let a = Attrs::new(&opened.obj, path);
-    let mut warnings = opened.warnings;
+    let opened = open(path, Mode::Full)?;
+    let a = opened.attrs(path);
+    expect_kind(&a, Kind::Struct, "an RT Structure Set")?;
+    let mut warnings = opened.warnings.clone();
 
     let mut structures: Vec<Structure> = Vec::new();
     let mut roi_frames: Vec<String> = Vec::new();
@@ -63,27 +64,63 @@ pub fn read_rt_struct(path: &Path) -> Result<StructureSet, DicomError> {
     }
 
     // ROIContourSequence items are matched by ReferencedROINumber, never by position.
-    for (n, item) in a.items(tags::ROI_CONTOUR_SEQUENCE).iter().enumerate() {
-        let item_ctx = format!("ROIContourSequence item {}", n + 1);
-        let c = a.with_context(item, &item_ctx);
-        let roi = c
-            .i32_opt(tags::REFERENCED_ROI_NUMBER)?
-            .ok_or_else(|| c.missing(tags::REFERENCED_ROI_NUMBER))?;
-        let Some(structure) = structures.iter_mut().find(|s| s.roi_number == roi) else {
-            warnings.push(format!(
-                "{item_ctx} refers to ROI {roi}, which StructureSetROISequence does not define: ignored"
-            ));
-            continue;
-        };
-        let roi_ctx = format!("ROI {roi} '{}'", structure.name);
-        let c = a.with_context(item, &roi_ctx);
-        structure.color = match c.f64s_opt(tags::ROI_DISPLAY_COLOR) {
-            Ok(Some(v)) if v.len() == 3 => {
-                Some([v[0], v[1], v[2]].map(|x| x.clamp(0.0, 255.0) as u8))
+    // Items are independent, so their contours are parsed in parallel; results (and the
+    // first error) keep the file's item order.
+    let names: Vec<(i32, &str)> = structures
+        .iter()
+        .map(|s| (s.roi_number, s.name.as_str()))
+        .collect();
+    let parsed: Vec<Result<RoiContours, DicomError>> = a
+        .items(tags::ROI_CONTOUR_SEQUENCE)
+        .par_iter()
+        .enumerate()
+        .map(|(n, item)| {
+            let item_ctx = format!("ROIContourSequence item {}", n + 1);
+            let c = a.with_context(item, &item_ctx);
+            let roi = c
+                .i32_opt(tags::REFERENCED_ROI_NUMBER)?
+                .ok_or_else(|| c.missing(tags::REFERENCED_ROI_NUMBER))?;
+            let Some(&(_, name)) = names.iter().find(|(r, _)| *r == roi) else {
+                return Ok(RoiContours::Undefined(format!(
+                    "{item_ctx} refers to ROI {roi}, which StructureSetROISequence does not define: ignored"
+                )));
+            };
+            let roi_ctx = format!("ROI {roi} '{name}'");
+            let c = a.with_context(item, &roi_ctx);
+            let color = match c.f64s_opt(tags::ROI_DISPLAY_COLOR) {
+                Ok(Some(v)) if v.len() == 3 => {
+                    Some([v[0], v[1], v[2]].map(|x| x.clamp(0.0, 255.0) as u8))
+                }
+                _ => None,
+            };
+            let (planes, ignored, warnings) = read_contours(&c, roi, name)?;
+            Ok(RoiContours::Roi {
+                roi,
+                color,
+                planes,
+                ignored,
+                warnings,
+            })
+        })
+        .collect();
+    for result in parsed {
+        match result? {
+            RoiContours::Undefined(w) => warnings.push(w),
+            RoiContours::Roi {
+                roi,
+                color,
+                planes,
+                ignored,
+                warnings: w,
+            } => {
+                if let Some(s) = structures.iter_mut().find(|s| s.roi_number == roi) {
+                    s.color = color;
+                    s.planes = planes;
+                    s.ignored = ignored;
+                }
+                warnings.extend(w);
             }
-            _ => None,
-        };
-        read_contours(&c, structure, &mut warnings)?;
+        }
     }
 
     let frame_of_reference_uid = a
@@ -110,13 +147,27 @@ pub fn read_rt_struct(path: &Path) -> Result<StructureSet, DicomError> {
     })
 }
 
-/// ContourSequence of one ROI → planes (CLOSED_PLANAR) or `ignored` (the other types).
-fn read_contours(
-    c: &Attrs,
-    structure: &mut Structure,
-    warnings: &mut Vec<String>,
-) -> Result<(), DicomError> {
-    let roi_label = format!("ROI {} '{}'", structure.roi_number, structure.name);
+/// What one ROIContourSequence item gave.
+enum RoiContours {
+    /// The item names an ROI number that StructureSetROISequence does not define.
+    Undefined(String),
+    Roi {
+        roi: i32,
+        color: Option<[u8; 3]>,
+        planes: Vec<ContourPlane>,
+        ignored: Vec<IgnoredContour>,
+        warnings: Vec<String>,
+    },
+}
+
+type Contours = (Vec<ContourPlane>, Vec<IgnoredContour>, Vec<String>);
+
+/// ContourSequence of one ROI → planes (CLOSED_PLANAR) or `ignored` (the other types),
+/// plus warnings for what was skipped.
+fn read_contours(c: &Attrs, roi_number: i32, name: &str) -> Result<Contours, DicomError> {
+    let mut warnings = Vec::new();
+    let mut data = Vec::new();
+    let roi_label = format!("ROI {roi_number} '{name}'");
     let mut contours: Vec<(f64, Polygon)> = Vec::new();
     let mut ignored: BTreeMap<String, usize> = BTreeMap::new();
     for (n, item) in c.items(tags::CONTOUR_SEQUENCE).iter().enumerate() {
@@ -129,7 +180,8 @@ fn read_contours(
             *ignored.entry(kind).or_default() += 1;
             continue;
         }
-        let data = k.f64s_opt(tags::CONTOUR_DATA)?.unwrap_or_default();
+        data.clear();
+        k.f64s_into(tags::CONTOUR_DATA, &mut data)?;
         if data.len() % 3 != 0 {
             return Err(k.bad(
                 tags::CONTOUR_DATA,
@@ -193,19 +245,19 @@ fn read_contours(
             _ => planes.push((vec![z], vec![polygon])),
         }
     }
-    structure.planes = planes
+    let planes = planes
         .into_iter()
         .map(|(zs, polygons)| ContourPlane {
             z: zs.iter().sum::<f64>() / zs.len() as f64,
             polygons,
         })
         .collect();
-    structure.ignored = ignored
+    let ignored = ignored
         .into_iter()
         .map(|(geometric_type, count)| IgnoredContour {
             geometric_type,
             count,
         })
         .collect();
-    Ok(())
+    Ok((planes, ignored, warnings))
 }

@@ -1,8 +1,7 @@
 //! Finding the files of one plan export in a directory, by content (not extension).
 
 use crate::error::DicomError;
-use crate::object::{Attrs, Kind, classify, open};
-use dicom_dictionary_std::tags;
+use crate::object::Kind;
 use std::path::{Path, PathBuf};
 
 /// The files that make up one plan export.
@@ -46,45 +45,13 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DicomError> {
 }
 
 fn identify(path: &Path) -> Result<Found, DicomError> {
-    // Stop before PixelData: classification never needs the voxels.
-    let opened = open(path, Some(tags::PIXEL_DATA))?;
-    let a = Attrs::new(&opened.obj, path);
-    let kind = classify(&opened.obj);
-    let first_item_str = |seq, tag| {
-        a.items(seq)
-            .first()
-            .and_then(|i| a.with_context(i, "").str_opt(tag))
-    };
-    let frame = match kind {
-        Kind::Struct => first_item_str(
-            tags::REFERENCED_FRAME_OF_REFERENCE_SEQUENCE,
-            tags::FRAME_OF_REFERENCE_UID,
-        )
-        .or_else(|| {
-            first_item_str(
-                tags::STRUCTURE_SET_ROI_SEQUENCE,
-                tags::REFERENCED_FRAME_OF_REFERENCE_UID,
-            )
-        }),
-        _ => a.str_opt(tags::FRAME_OF_REFERENCE_UID),
-    };
-    let reference = match kind {
-        Kind::Dose => first_item_str(
-            tags::REFERENCED_RT_PLAN_SEQUENCE,
-            tags::REFERENCED_SOP_INSTANCE_UID,
-        ),
-        Kind::Plan => first_item_str(
-            tags::REFERENCED_STRUCTURE_SET_SEQUENCE,
-            tags::REFERENCED_SOP_INSTANCE_UID,
-        ),
-        _ => None,
-    };
+    let h = crate::header::read_header(path)?;
     Ok(Found {
         path: path.to_path_buf(),
-        kind,
-        sop_uid: a.str_opt(tags::SOP_INSTANCE_UID),
-        frame,
-        reference,
+        kind: h.kind,
+        sop_uid: h.sop_instance_uid,
+        frame: h.frame_of_reference_uid,
+        reference: h.reference,
     })
 }
 
