@@ -63,7 +63,7 @@
 //! samples into 3.6 M samples in about 25 ms on 2 shared cores; see
 //! `examples/timing.rs` for a synthetic plan of the same size.
 //!
-//! Occupancies on a common lattice (see [`choose_lattice`] with several structures)
+//! Occupancies on a common lattice ([`rasterize_common`])
 //! combine with [`Occupancy::union`], [`Occupancy::intersection`] and
 //! [`Occupancy::difference`], and grow or shrink by isotropic margins with
 //! [`Occupancy::expand`] and [`Occupancy::contract`] (Euclidean distance transform; see
@@ -108,8 +108,8 @@ pub use error::GeometryError;
 pub use lattice::{Lattice, MAX_LATTICE_CELLS};
 pub use occupancy::{Occupancy, Run, rasterize};
 pub use sample::{
-    SamplingOptions, StructureSamples, choose_lattice, sample_dose, sample_structure,
-    sample_structures,
+    SamplingOptions, StructureSamples, choose_lattice, rasterize_common, sample_dose,
+    sample_structure, sample_structures,
 };
 pub use slab::{EndCaps, Slab, SlabParams};
 

@@ -485,14 +485,15 @@ pub(crate) fn lattice_for_stacks(
             .find(|v| v.is_finite() && *v > 0.0)
             .unwrap_or(1.0)
     };
-    let (mut sx, mut sy) = (pixel(0), pixel(1));
+    let (sx, sy) = (pixel(0), pixel(1));
     let dz = if gs[2].is_finite() && gs[2] > 0.0 {
         gs[2]
     } else {
         spacing_z
     };
     let target = spacing_z.min(dz) / 2.0;
-    let mut n = (spacing_z / target - 1e-9).ceil().max(1.0);
+    let n0 = (spacing_z / target - 1e-9).ceil().max(1.0);
+    let (mut r, mut n) = (1.0, n0);
     let est_cells = volume * n / (sx * sy * spacing_z);
     if est_cells < opts.min_samples as f64 && volume > 0.0 {
         // Refine towards cubic cells of edge e holding `min_samples` cells: a threshold
@@ -501,31 +502,38 @@ pub(crate) fn lattice_for_stacks(
         // the dose voxel centres is kept), along z by subdividing the contour spacing.
         let e = (volume / opts.min_samples as f64).cbrt();
         let max_r = opts.max_refinement.max(1) as f64;
-        let r = (sx.max(sy) / e - 1e-9).ceil().clamp(1.0, max_r);
-        sx /= r;
-        sy /= r;
+        r = (sx.max(sy) / e - 1e-9).ceil().clamp(1.0, max_r);
         n = n.max((spacing_z / e - 1e-9).ceil().min(n * max_r));
     }
-    let sz = spacing_z / n;
     // In-plane alignment with the dose voxel centres (refined cells subdivide them).
     let gx0 = grid.x.first().copied().unwrap_or(0.0);
     let gy0 = grid.y.first().copied().unwrap_or(0.0);
     let first = |lo: f64, g0: f64, s: f64| ((lo - g0) / s + 0.5).floor();
-    let (ix0, ix1) = (first(min[0], gx0, sx), first(max[0], gx0, sx));
-    let (iy0, iy1) = (first(min[1], gy0, sy), first(max[1], gy0, sy));
-    let nz = ((max[2] - min[2]) / sz - 1e-9).ceil().max(1.0);
-    let dims_f = [nz, iy1 - iy0 + 1.0, ix1 - ix0 + 1.0];
-    if dims_f.iter().product::<f64>() > MAX_LATTICE_CELLS as f64 {
+    loop {
+        let (sx, sy, sz) = (sx / r, sy / r, spacing_z / n);
+        let (ix0, ix1) = (first(min[0], gx0, sx), first(max[0], gx0, sx));
+        let (iy0, iy1) = (first(min[1], gy0, sy), first(max[1], gy0, sy));
+        let nz = ((max[2] - min[2]) / sz - 1e-9).ceil().max(1.0);
+        let dims_f = [nz, iy1 - iy0 + 1.0, ix1 - ix0 + 1.0];
+        if dims_f.iter().product::<f64>() <= MAX_LATTICE_CELLS as f64 {
+            let lattice = Lattice::new(
+                [gx0 + ix0 * sx, gy0 + iy0 * sy, min[2] + 0.5 * sz],
+                [sx, sy, sz],
+                [dims_f[0] as usize, dims_f[1] as usize, dims_f[2] as usize],
+            )?;
+            return Ok(Some(lattice));
+        }
+        // A small structure spread over a large box (far-apart parts): give up
+        // refinement before giving up the structure.
+        if r > 1.0 || n > n0 {
+            r = (r / 2.0).ceil();
+            n = (n / 2.0).ceil().max(n0);
+            continue;
+        }
         return Err(GeometryError::InvalidLattice(format!(
             "a lattice of {dims_f:?} cells at {sx:.3}×{sy:.3}×{sz:.3} mm would be needed"
         )));
     }
-    let lattice = Lattice::new(
-        [gx0 + ix0 * sx, gy0 + iy0 * sy, min[2] + 0.5 * sz],
-        [sx, sy, sz],
-        [dims_f[0] as usize, dims_f[1] as usize, dims_f[2] as usize],
-    )?;
-    Ok(Some(lattice))
 }
 
 /// Rasterise `structure` on its own lattice (see [`choose_lattice`]) and sample `grid`.
@@ -575,6 +583,33 @@ pub fn sample_structure(
             empty(w)
         }
     }
+}
+
+/// Rasterise several structures on one common lattice (see [`choose_lattice`]), ready
+/// for [`Occupancy::union`], [`Occupancy::intersection`], [`Occupancy::difference`] and
+/// margins. `Ok(None)` when none of them encloses any area.
+pub fn rasterize_common(
+    structures: &[&Structure],
+    grid: &DoseGrid,
+    opts: &SamplingOptions,
+) -> Result<Option<Vec<Occupancy>>, GeometryError> {
+    let params = opts.slab_params(grid);
+    let stacks: Vec<SlabStack> = structures.iter().map(|s| build_slabs(s, &params)).collect();
+    let refs: Vec<&SlabStack> = stacks.iter().collect();
+    let Some(lattice) = lattice_for_stacks(&refs, grid, opts)? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        structures
+            .iter()
+            .zip(&stacks)
+            .map(|(s, st)| {
+                let mut o = crate::occupancy::rasterize_stack(st, &lattice, opts.subrows, &s.name);
+                o.roi_number = Some(s.roi_number);
+                o
+            })
+            .collect(),
+    ))
 }
 
 /// [`sample_structure`] for every structure of `ss`, in parallel, in the same order.

@@ -160,6 +160,21 @@ fn empty_and_degenerate_structures_give_empty_samples() {
 }
 
 #[test]
+fn stray_far_away_point_gives_a_warning_not_a_panic() {
+    // One contour point 10⁹ mm away makes the bounding box impossibly large.
+    let grid = grid_around([0.0; 3], 10.0, 2.0, |_, _, _| 1.0);
+    let mut s = cylinder(0.0, 0.0, 3.0, &[0.0, 2.0, 4.0]);
+    s.planes[1].polygons[0].points[5] = [1e9, 1e9];
+    let out = sample_structure(&s, &grid, &SamplingOptions::default());
+    assert!(out.dose_gy.is_empty());
+    assert!(
+        out.warnings.iter().any(|w| w.contains("invalid lattice")),
+        "{:?}",
+        out.warnings
+    );
+}
+
+#[test]
 fn grid_with_mismatched_shape_is_reported() {
     let mut grid = grid_around([0.0; 3], 10.0, 2.0, |_, _, _| 1.0);
     grid.x.pop();
@@ -184,15 +199,16 @@ fn boolean_operations_of_two_spheres() {
         1.0
     });
     let opts = SamplingOptions::default();
-    let lattice = choose_lattice(&[&a, &b], &grid, &opts).unwrap().unwrap();
+    let common = radtox_geometry::rasterize_common(&[&a, &b], &grid, &opts)
+        .unwrap()
+        .unwrap();
+    let (oa, ob) = (&common[0], &common[1]);
     let params = opts.slab_params(&grid);
-    let oa = rasterize(&a, &lattice, &params, 1).unwrap();
-    let ob = rasterize(&b, &lattice, &params, 1).unwrap();
     let v = sphere_volume(r) / 1000.0;
     let lens = PI * (4.0 * r + d) * (2.0 * r - d).powi(2) / 12.0 / 1000.0;
-    let inter = oa.intersection(&ob).unwrap();
-    let union = oa.union(&ob).unwrap();
-    let diff = oa.difference(&ob).unwrap();
+    let inter = oa.intersection(ob).unwrap();
+    let union = oa.union(ob).unwrap();
+    let diff = oa.difference(ob).unwrap();
     println!(
         "lens {:.4} vs {lens:.4}, union {:.4} vs {:.4}",
         inter.volume_cc(),
@@ -208,6 +224,7 @@ fn boolean_operations_of_two_spheres() {
     assert!(rel(s.volume_in_grid_cc, v - lens).abs() < 0.01);
     // Different lattices are refused.
     let other = choose_lattice(&[&a], &grid, &opts).unwrap().unwrap();
+    assert_ne!(&other, oa.lattice());
     let oc = rasterize(&a, &other, &params, 1).unwrap();
     assert!(oa.union(&oc).is_err());
 }
@@ -355,4 +372,31 @@ fn random_self_intersecting_polygons_area_and_sampling() {
             "case {case}"
         );
     }
+}
+
+#[test]
+fn small_parts_far_apart_keep_their_samples() {
+    // Two 0.03 cc spheres 1.6 m apart in one ROI: refinement for the small volume would
+    // need more cells than a lattice may have, so it is reduced, not the ROI dropped.
+    let (r, d) = ((0.03f64 * 3000.0 / (4.0 * PI)).cbrt(), 1600.0);
+    let mut planes = sphere([0.0, 0.0, 0.0], r, 0.4, 0.1).planes;
+    for p in &mut planes {
+        let far = circle(
+            d,
+            d,
+            (p.polygons[0].points[0][0].powi(2) + p.polygons[0].points[0][1].powi(2)).sqrt(),
+        );
+        p.polygons.push(far);
+    }
+    let s = structure("two mets", planes);
+    let grid = grid(
+        [-10.0, -10.0, -10.0],
+        [d + 10.0, d + 10.0, 10.0],
+        3.0,
+        |_, _, _| 1.0,
+    );
+    let out = sample_structure(&s, &grid, &SamplingOptions::default());
+    assert!(!out.dose_gy.is_empty(), "{:?}", out.warnings);
+    assert!(rel(out.volume_in_grid_cc, out.volume_cc).abs() < 1e-3);
+    assert!(rel(out.volume_cc, 0.06).abs() < 0.03, "{}", out.volume_cc);
 }
