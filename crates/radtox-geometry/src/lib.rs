@@ -59,8 +59,11 @@
 //! even for the worst case, an isodose plane parallel to the cells (each cell is
 //! classified by its centre: error ≤ A·s/2 for a cut of area A and cell size s).
 //!
-//! Speed: the dicompyler-example plan (dose 194×129×98, 10 ROIs, 52 000-vertex BODY)
-//! samples into 3.6 M samples in about 25 ms on 2 shared cores; see
+//! Speed and memory: [`sample_structure`] rasterises and samples one lattice z cell at
+//! a time (in parallel over z cells), so besides its output (8 bytes per sample) it
+//! holds only per-plane coverages, never a dense array nor the whole occupancy. The
+//! dicompyler-example plan (dose 194×129×98, 10 ROIs, 52 000-vertex BODY) gives 3.6 M
+//! samples in about 23 ms wall on 2 lightly loaded cores (≈ 26 ms of CPU); see
 //! `examples/timing.rs` for a synthetic plan of the same size.
 //!
 //! Occupancies on a common lattice ([`rasterize_common`])

@@ -274,3 +274,29 @@ fn single_plane_thickness() {
     let params = opts.slab_params(&grid);
     assert!(rel(contour_volume_cc(&s, &params), area * 0.5 / 1000.0).abs() < 1e-9);
 }
+
+#[test]
+fn isolated_plane_takes_the_structure_spacing() {
+    // Planes 0, 3, 6 mm and an isolated plane at 40 mm (a gap): the isolated plane gets
+    // the structure's regular spacing (3 mm) centred on it, whatever the end caps.
+    let s = cylinder(0.0, 0.0, 5.0, &[0.0, 3.0, 6.0, 40.0]);
+    let grid = grid_around([0.0, 0.0, 20.0], 30.0, 2.0, |_, _, _| 1.0);
+    let area = ngon_area(5.0);
+    for (caps, main) in [(EndCaps::HalfSlab, 9.0), (EndCaps::Flat, 6.0)] {
+        let out = sample_structure(
+            &s,
+            &grid,
+            &SamplingOptions {
+                end_caps: caps,
+                ..Default::default()
+            },
+        );
+        let truth = area * (main + 3.0) / 1000.0;
+        assert!(
+            rel(out.volume_cc, truth).abs() < 1e-9,
+            "{caps:?}: {} vs {truth}",
+            out.volume_cc
+        );
+        assert!(rel(out.volume_in_grid_cc, truth).abs() < 1e-4);
+    }
+}
