@@ -42,6 +42,7 @@
 //! ```
 
 mod combine;
+mod discover;
 mod dose;
 mod error;
 mod header;
@@ -51,10 +52,13 @@ mod raw;
 mod rle;
 mod rtstruct;
 mod scan;
+mod write;
 
 pub use combine::{CombinedDose, check_same_frame, combine_doses};
+pub use discover::{DiscoveredPlan, Discovery, DiscoveryProblem, discover, sanitize_component};
 pub use dose::{RtDose, read_rt_dose};
 pub use error::{DicomError, TagName};
 pub use plan::read_rt_plan;
 pub use rtstruct::{PLANE_TOLERANCE_MM, read_rt_struct};
 pub use scan::{PlanExport, scan_directory};
+pub use write::{RtDoseWriteSpec, WrittenDose, write_rt_dose};

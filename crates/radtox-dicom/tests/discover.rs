@@ -1,0 +1,264 @@
+//! Archive discovery on archives generated with radtox-fixtures in a temporary folder.
+
+use radtox_dicom::{discover, sanitize_component};
+use radtox_fixtures::{WriteOptions, brain_srs, breast_left, write_plan};
+use std::path::{Path, PathBuf};
+
+/// Write phantom `name` (brain SRS geometry) into `dir`, file names prefixed by `prefix`.
+fn plan_files(
+    dir: &Path,
+    mut ph: radtox_fixtures::Phantom,
+    name: &str,
+    prefix: &str,
+) -> [PathBuf; 3] {
+    ph.name = name.to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    let w = write_plan(&ph, tmp.path(), &WriteOptions::default()).unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    let mut out = Vec::new();
+    for (src, role) in [
+        (&w.rtdose, "dose"),
+        (&w.rtstruct, "struct"),
+        (&w.rtplan, "plan"),
+    ] {
+        let dst = dir.join(format!("{prefix}{role}.dcm"));
+        std::fs::copy(src, &dst).unwrap();
+        out.push(dst);
+    }
+    [out[0].clone(), out[1].clone(), out[2].clone()]
+}
+
+fn uid(name: &str, role: &str) -> String {
+    let mut ph = brain_srs();
+    ph.name = name.to_string();
+    ph.uid(role)
+}
+
+#[test]
+fn archive_with_nesting_duplicates_conflicts_and_hostile_ids() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+
+    // A plan, and an identical copy of it deep in another folder.
+    let [dose_a, struct_a, plan_a] = plan_files(&r.join("patA/plan1"), brain_srs(), "alpha", "");
+    let copy = r.join("patA/zz-nested/deeper/copy");
+    std::fs::create_dir_all(&copy).unwrap();
+    for f in [&dose_a, &struct_a, &plan_a] {
+        std::fs::copy(f, copy.join(f.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(r.join("patA/plan1/notes.txt"), "not DICOM").unwrap();
+    std::fs::write(r.join("README.md"), "# archive\n").unwrap();
+
+    // Two plans in one folder.
+    let shared = r.join("shared");
+    let [dose_b, struct_b, plan_b] = plan_files(&shared, breast_left(), "bravo", "b_");
+    let [dose_c, struct_c, plan_c] = plan_files(&shared, brain_srs(), "charlie", "c_");
+
+    // A dose whose structure set is missing.
+    let [dose_d, struct_d, plan_d] = plan_files(&r.join("lonely"), brain_srs(), "delta", "");
+    std::fs::remove_file(&struct_d).unwrap();
+
+    // Same SOP Instance UID, different bytes: the plan label differs.
+    let mut ph = brain_srs();
+    ph.plan_label = "LABELA".into();
+    let [dose_e, struct_e, plan_e] = plan_files(&r.join("echo"), ph, "echo", "");
+    let altered = r.join("echo-altered/rtplan.dcm");
+    std::fs::create_dir_all(altered.parent().unwrap()).unwrap();
+    let bytes = std::fs::read(&plan_e).unwrap();
+    let at = bytes.windows(6).position(|w| w == b"LABELA").unwrap();
+    let mut changed = bytes.clone();
+    changed[at + 5] = b'B';
+    std::fs::write(&altered, changed).unwrap();
+
+    // A hostile patient ID.
+    let mut ph = brain_srs();
+    ph.patient_id = "../../etc".into();
+    let [dose_f, struct_f, plan_f] = plan_files(&r.join("foxtrot"), ph, "foxtrot", "");
+
+    // A symlink loop must not hang the walk.
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(r, r.join("patA/loop")).unwrap();
+
+    let d = discover(r);
+    assert_eq!(d.skipped_non_dicom, 2, "{d:#?}");
+
+    let keys: Vec<&str> = d.plans.iter().map(|p| p.key.as_str()).collect();
+    let mut want: Vec<String> = ["alpha", "bravo", "charlie", "echo", "foxtrot"]
+        .iter()
+        .map(|n| uid(n, "rtplan-sop"))
+        .collect();
+    want.sort();
+    assert_eq!(keys, want, "{d:#?}");
+    let by_name = |n: &str| {
+        let k = uid(n, "rtplan-sop");
+        d.plans.iter().find(|p| p.key == k).unwrap()
+    };
+
+    let a = by_name("alpha");
+    assert_eq!(a.doses, vec![dose_a]);
+    assert_eq!(a.structure_set, struct_a);
+    assert_eq!(a.plan.as_ref(), Some(&plan_a));
+    assert!(
+        a.notes.iter().any(|n| n.contains("identical copies")),
+        "{:?}",
+        a.notes
+    );
+
+    let b = by_name("bravo");
+    assert_eq!(
+        (&b.doses, &b.structure_set, &b.plan),
+        (&vec![dose_b], &struct_b, &Some(plan_b))
+    );
+    let c = by_name("charlie");
+    assert_eq!(
+        (&c.doses, &c.structure_set, &c.plan),
+        (&vec![dose_c], &struct_c, &Some(plan_c))
+    );
+
+    // The conflicting plan is set aside; its dose still finds the structure set by frame.
+    let e = by_name("echo");
+    assert_eq!(e.plan, None);
+    assert_eq!((&e.doses, &e.structure_set), (&vec![dose_e], &struct_e));
+    assert!(
+        e.notes.iter().any(|n| n.contains("not in the archive")),
+        "{:?}",
+        e.notes
+    );
+    let conflict = d
+        .problems
+        .iter()
+        .find(|p| p.reason.contains("differ in content"))
+        .expect("conflict reported");
+    assert_eq!(conflict.files, vec![plan_e.clone(), altered.clone()]);
+
+    let f = by_name("foxtrot");
+    assert_eq!(
+        (&f.doses, &f.structure_set, &f.plan),
+        (&vec![dose_f], &struct_f, &Some(plan_f))
+    );
+    assert_eq!(f.patient_id.as_deref(), Some("../../etc"));
+    assert!(
+        !format!("{f:?}").contains("etc"),
+        "Debug must redact the patient ID"
+    );
+    let safe = sanitize_component(f.patient_id.as_deref().unwrap());
+    assert!(!safe.contains("..") && !safe.contains('/'), "{safe}");
+
+    let lonely = d
+        .problems
+        .iter()
+        .find(|p| p.files.first() == Some(&dose_d))
+        .expect("dose without structure set reported");
+    assert!(
+        lonely.reason.contains("without a structure set"),
+        "{}",
+        lonely.reason
+    );
+    assert!(lonely.files.contains(&plan_d));
+    // Reported once: the plan is not listed again as dose-less.
+    assert_eq!(
+        d.problems
+            .iter()
+            .filter(|p| p.files.contains(&plan_d))
+            .count(),
+        1,
+        "{:#?}",
+        d.problems
+    );
+    assert_eq!(d.problems.len(), 2, "{:#?}", d.problems);
+
+    // Deterministic: a second run gives the same result.
+    assert_eq!(discover(r), d);
+}
+
+#[test]
+fn two_structure_sets_in_one_frame_without_references() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    let [dose, s1, plan] = plan_files(&r.join("x"), brain_srs(), "golf", "");
+    // The plan is gone, so nothing references a structure set; a second structure set
+    // (a copy with another SOP Instance UID) shares the frame of reference.
+    std::fs::remove_file(&plan).unwrap();
+    let bytes = std::fs::read(&s1).unwrap();
+    let sop = uid("golf", "rtstruct-sop");
+    let at = bytes
+        .windows(sop.len())
+        .position(|w| w == sop.as_bytes())
+        .unwrap();
+    let mut other = bytes.clone();
+    // Change the last digit of the SOP Instance UID (the first occurrence in the file
+    // is the file meta's MediaStorageSOPInstanceUID; the data set has the same value).
+    for start in bytes
+        .windows(sop.len())
+        .enumerate()
+        .filter(|(_, w)| *w == sop.as_bytes())
+        .map(|(i, _)| i)
+    {
+        let last = start + sop.len() - 1;
+        other[last] = if other[last] == b'1' { b'2' } else { b'1' };
+    }
+    assert!(at > 0);
+    let s2 = r.join("x/rtstruct2.dcm");
+    std::fs::write(&s2, other).unwrap();
+    let d = discover(r);
+    assert!(d.plans.is_empty(), "{d:#?}");
+    let p = &d.problems[0];
+    assert!(
+        p.reason
+            .contains("2 structure sets share the frame of reference"),
+        "{}",
+        p.reason
+    );
+    // Path order: rtstruct2.dcm sorts before struct.dcm.
+    assert_eq!(p.files, vec![dose, s2, s1]);
+}
+
+#[test]
+fn sanitized_components_are_safe_and_bounded() {
+    for s in [
+        "../../etc",
+        "..",
+        ".",
+        "/abs/path",
+        "a\\b",
+        "é ü",
+        "x..y",
+        "....",
+    ] {
+        let c = sanitize_component(s);
+        assert!(!c.contains(".."), "{s} → {c}");
+        assert!(!c.starts_with('.'), "{s} → {c}");
+        assert!(
+            c.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "._-".contains(ch)),
+            "{s} → {c}"
+        );
+        assert!(!c.is_empty());
+    }
+    assert_eq!(
+        sanitize_component("1.2.826.0.1.3680043.2.1125"),
+        "1.2.826.0.1.3680043.2.1125"
+    );
+    let long_a = "9".repeat(300);
+    let long_b = format!("{}8", "9".repeat(299));
+    let (a, b) = (sanitize_component(&long_a), sanitize_component(&long_b));
+    assert!(a.len() <= 100 && b.len() <= 100);
+    assert_ne!(a, b, "distinct long inputs stay distinct");
+}
+
+#[test]
+fn empty_and_non_dicom_only_folders() {
+    let root = tempfile::tempdir().unwrap();
+    let d = discover(root.path());
+    assert_eq!(d, Default::default());
+    std::fs::write(root.path().join("a.txt"), "hello").unwrap();
+    std::fs::write(root.path().join("empty.dcm"), "").unwrap();
+    let d = discover(root.path());
+    assert_eq!(
+        (d.plans.len(), d.problems.len(), d.skipped_non_dicom),
+        (0, 0, 2)
+    );
+    // A missing root is a problem, not a panic.
+    let d = discover(&root.path().join("absent"));
+    assert_eq!(d.problems.len(), 1);
+}
