@@ -300,3 +300,42 @@ fn isolated_plane_takes_the_structure_spacing() {
         assert!(rel(out.volume_in_grid_cc, truth).abs() < 1e-4);
     }
 }
+
+#[test]
+fn lattice_cell_boundaries_fall_on_slab_boundaries() {
+    // Uniform contour spacing Δ: the z spacing is Δ/n ≤ min(Δ, dose z)/2 and every slab
+    // boundary is a cell boundary, so no cell mixes two slabs.
+    for (dz, g) in [(3.0, 3.0), (2.0, 3.0), (3.0, 2.0), (2.5, 2.5)] {
+        let s = cylinder(
+            0.0,
+            0.0,
+            30.0,
+            &(0..20).map(|k| 0.37 + dz * k as f64).collect::<Vec<_>>(),
+        );
+        let grid = grid_around([0.0, 0.0, 20.0], 40.0, g, |_, _, _| 1.0);
+        let opts = SamplingOptions::default();
+        let l = radtox_geometry::choose_lattice(&[&s], &grid, &opts)
+            .unwrap()
+            .unwrap();
+        let sz = l.spacing[2];
+        assert!(sz <= dz.min(g) / 2.0 + 1e-12, "dz {dz} grid {g}: sz {sz}");
+        let lower = l.origin[2] - sz / 2.0;
+        for slab in radtox_geometry::slabs(&s, &opts.slab_params(&grid)) {
+            for b in [slab.z_lo, slab.z_hi] {
+                let k = (b - lower) / sz;
+                assert!(
+                    (k - k.round()).abs() < 1e-6,
+                    "dz {dz} grid {g}: boundary {b} at {k} cells"
+                );
+            }
+        }
+        // In-plane: the dose pixel divided by an integer, cells aligned with the dose
+        // voxel centres.
+        let r = g / l.spacing[0];
+        let kx = (l.origin[0] - grid.x[0]) / l.spacing[0];
+        assert!(
+            (r - r.round()).abs() < 1e-9 && (kx - kx.round()).abs() < 1e-6,
+            "r {r} kx {kx}"
+        );
+    }
+}
