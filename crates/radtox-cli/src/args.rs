@@ -21,6 +21,9 @@ pub struct Cli {
 pub enum Command {
     /// Analyse one plan: DVHs and dose metrics for every structure.
     Analyze(AnalyzeArgs),
+    /// Analyse one plan and write a self-contained HTML report (tables, DVH plots,
+    /// flags, timeline) that opens offline in any browser.
+    Report(crate::report::ReportArgs),
 }
 
 #[derive(Args, Debug)]

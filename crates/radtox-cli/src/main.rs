@@ -4,6 +4,7 @@
 
 mod args;
 mod output;
+mod report;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
 fn run(cli: args::Cli) -> anyhow::Result<()> {
     match cli.command {
         args::Command::Analyze(a) => analyze(a),
+        args::Command::Report(r) => report::run(r),
     }
 }
 
