@@ -129,7 +129,10 @@ fn browse(exe: &Path, page: &Path, extra: &[String]) -> (String, String) {
         std::thread::sleep(Duration::from_millis(50));
     };
     let (stdout, stderr) = (t_out.join().unwrap(), t_err.join().unwrap());
-    assert!(status.success(), "chromium failed ({status}) on {url}:\n{stderr}");
+    assert!(
+        status.success(),
+        "chromium failed ({status}) on {url}:\n{stderr}"
+    );
     (stdout, stderr)
 }
 
@@ -193,15 +196,26 @@ fn check_in_browser(exe: &Path, html: &Path, name: &str) -> Vec<SvgCheck> {
     let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
     assert_eq!((w, h), (1280, 2000), "screenshot size");
     // A blank page compresses to a few kB; plots and tables do not.
-    assert!(bytes.len() > 40_000, "screenshot looks blank ({} B)", bytes.len());
+    assert!(
+        bytes.len() > 40_000,
+        "screenshot looks blank ({} B)",
+        bytes.len()
+    );
     eprintln!("screenshot: {}", png.display());
 
     let text = std::fs::read_to_string(html).unwrap();
     let probed = html.with_extension("probe.html");
     std::fs::write(&probed, text.replace("</body>", &format!("{PROBE}</body>"))).unwrap();
-    let (dom, stderr) = browse(exe, &probed, &["--dump-dom".into(), "--window-size=1280,2000".into()]);
+    let (dom, stderr) = browse(
+        exe,
+        &probed,
+        &["--dump-dom".into(), "--window-size=1280,2000".into()],
+    );
     let errors = console_errors(&stderr);
-    assert!(errors.is_empty(), "console errors in probed {name}: {errors:#?}");
+    assert!(
+        errors.is_empty(),
+        "console errors in probed {name}: {errors:#?}"
+    );
     let probe = dom
         .split("<pre id=\"radtox-probe\">")
         .nth(1)
@@ -226,8 +240,17 @@ fn check_in_browser(exe: &Path, html: &Path, name: &str) -> Vec<SvgCheck> {
     }
     for c in &checks {
         assert!(c.curves > 0, "{name}: SVG {} has no curve", c.id);
-        assert_eq!(c.rendered, c.curves, "{name}: SVG {} has curves that did not render", c.id);
-        assert!(c.width > 400.0, "{name}: SVG {} is only {} px wide", c.id, c.width);
+        assert_eq!(
+            c.rendered, c.curves,
+            "{name}: SVG {} has curves that did not render",
+            c.id
+        );
+        assert!(
+            c.width > 400.0,
+            "{name}: SVG {} is only {} px wide",
+            c.id,
+            c.width
+        );
     }
     checks
 }
@@ -239,7 +262,11 @@ fn structures_with_dvh(plan: &Path) -> usize {
         .arg(plan)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     doc["structures"]
         .as_array()
@@ -265,7 +292,11 @@ fn fixture_report(fixture: &str) {
         .arg(&html)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = std::fs::read_to_string(&html).unwrap();
     // The fixtures' patient names must not leak into the report.
     assert!(!text.contains("PHANTOM"), "patient name in the report");
@@ -275,7 +306,11 @@ fn fixture_report(fixture: &str) {
         .iter()
         .find(|c| c.id == "dvh-plot")
         .expect("a physical DVH plot");
-    assert_eq!(dvh.curves, structures_with_dvh(&plan), "one curve per structure");
+    assert_eq!(
+        dvh.curves,
+        structures_with_dvh(&plan),
+        "one curve per structure"
+    );
 }
 
 #[test]
@@ -332,7 +367,9 @@ fn console_errors_are_detected() {
 fn full_analysis() -> radtox_report::Analysis {
     use radtox_report::*;
     let sigmoid = |volume: f64, d50: f64, max: f64| {
-        let dose_gy: Vec<f64> = (0..=(max * 100.0) as usize).map(|i| i as f64 * 0.01).collect();
+        let dose_gy: Vec<f64> = (0..=(max * 100.0) as usize)
+            .map(|i| i as f64 * 0.01)
+            .collect();
         let volume_cc = dose_gy
             .iter()
             .map(|d| volume / (1.0 + ((d - d50) / (0.05 * d50 + 0.3)).exp()))

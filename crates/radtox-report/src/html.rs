@@ -133,17 +133,17 @@ pub fn to_html(a: &Analysis) -> String {
         esc(&title),
         CSS
     );
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<header class=\"report-header\"><h1>{}</h1><p class=\"sub\">radtox {} · analysis schema {} · decision support, not a prescription</p></header>\n",
+        "<header class=\"report-header\"><h1>{}</h1><p class=\"sub\">radtox {} · analysis schema {} · decision support, not a prescription</p></header>",
         esc(&title),
         esc(&a.radtox_version),
         a.schema_version
     );
     if let Some(d) = a.disclaimer.as_deref().filter(|d| !d.trim().is_empty()) {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<aside class=\"disclaimer\" id=\"disclaimer\" role=\"note\"><strong>Important.</strong> {}</aside>\n",
+            "<aside class=\"disclaimer\" id=\"disclaimer\" role=\"note\"><strong>Important.</strong> {}</aside>",
             esc(d)
         );
     }
@@ -450,7 +450,7 @@ fn structures(a: &Analysis) -> String {
         );
     }
     out.push_str(
-        "<tr><th></th><th>Structure (TG-263)</th><th>ROI name</th><th>Volume</th><th>In grid</th>",
+        "<tr><th></th><th>Structure (TG-263)</th><th>ROI name</th><th class=\"num\">Volume (cc)</th><th class=\"num\">In dose grid</th>",
     );
     for m in &physical {
         let _ = write!(out, "<th class=\"num\">{}</th>", esc(m));
@@ -466,8 +466,14 @@ fn structures(a: &Analysis) -> String {
     for (s, style) in a.structures.iter().zip(&styles) {
         let swatch = match style {
             Some(i) => {
-                let (c, _) = svg::style(*i);
-                format!("<span class=\"swatch\" style=\"background:{c}\"></span>")
+                // A short line in the curve's colour and dash, as in the legend.
+                let (c, dash) = svg::style(*i);
+                let line = match dash {
+                    "" => "solid",
+                    "2 2" => "dotted",
+                    _ => "dashed",
+                };
+                format!("<span class=\"swatch\" style=\"border-top:3px {line} {c}\"></span>")
             }
             None => String::new(),
         };
@@ -479,7 +485,7 @@ fn structures(a: &Analysis) -> String {
             badges.push_str(" <span class=\"badge empty\">no contour</span>");
         }
         let in_grid = match (s.volume_cc, s.volume_in_dose_grid_cc) {
-            (Some(v), Some(g)) if v > 0.0 => format!("{} %", fmt_num(100.0 * g / v)),
+            (Some(v), Some(g)) if v > 0.0 => format!("{:.1} %", 100.0 * g / v),
             _ => "—".into(),
         };
         let _ = write!(
@@ -916,7 +922,7 @@ td.na{color:#9aa1ab}
 tbody tr:nth-child(even){background:#fafbfc}
 td.name{font-weight:600;white-space:nowrap}
 td.roi{color:var(--muted)}
-.swatch{display:inline-block;width:12px;height:12px;border-radius:2px;vertical-align:middle}
+.swatch{display:inline-block;width:20px;height:0;vertical-align:middle}
 .note{color:var(--muted);font-size:12.5px;margin:4px 0}
 .badge{display:inline-block;padding:0 6px;border-radius:9px;font-size:11px;font-weight:600;line-height:18px;white-space:nowrap;border:1px solid transparent}
 .badge.level-info{background:var(--info);color:#fff}

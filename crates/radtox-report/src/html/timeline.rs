@@ -180,11 +180,9 @@ pub fn timeline_svg(t: &Timeline) -> (Option<String>, usize) {
     );
     let _ = write!(
         out,
-        r##"<text class="axis-title" x="{:.1}" y="{:.1}" text-anchor="end" font-size="12" fill="#222"><tspan x="{:.1}" dy="0">Relative</tspan><tspan x="{:.1}" dy="14">level</tspan></text>"##,
-        left - 34.0,
-        top + curve_h / 2.0 - 6.0,
-        left - 34.0,
-        left - 34.0,
+        r##"<text class="axis-title" transform="translate({:.1} {:.1}) rotate(-90)" text-anchor="middle" font-size="12" fill="#222">Relative level</text>"##,
+        left - 48.0,
+        top + curve_h / 2.0,
     );
     if exposure.len() >= 2 {
         let pts: Vec<(f64, f64)> = exposure.iter().map(|(d, v)| (x_of(*d), y_of(*v))).collect();
@@ -243,13 +241,15 @@ pub fn timeline_svg(t: &Timeline) -> (Option<String>, usize) {
                 );
             }
             "rt_start" | "rt_end" => {
-                // A bracket opening towards the course.
+                // A bracket opening towards the course: "[" at the start, "]" at the end,
+                // its upright just outside the day so a fraction tick stays visible.
                 let dir = if e.kind == "rt_start" { 5.0 } else { -5.0 };
+                let upright = x - 0.8 * dir;
                 let _ = write!(
                     out,
-                    r##"<path class="{}" d="M{:.1} {:.1} h{dir} v24 h{}" fill="none" stroke="#b15928" stroke-width="1.6"><title>{}</title></path>"##,
+                    r##"<path class="{}" d="M{:.1} {:.1} h{} v24 h{dir}" fill="none" stroke="#b15928" stroke-width="1.6"><title>{}</title></path>"##,
                     e.kind,
-                    x + dir,
+                    upright + dir,
                     rt_y - 12.0,
                     -dir,
                     esc(&title)
