@@ -416,9 +416,9 @@ fn read_dvh_sequence(a: &Attrs, warnings: &mut Vec<String>) -> Result<Vec<TpsDvh
 }
 
 /// Where each file index (frame, row, column) lands in the canonical [iz, iy, ix] array.
-struct Geometry {
+pub(crate) struct Geometry {
     /// Strictly increasing x, y, z positions.
-    axes: [Vec<f64>; 3],
+    pub(crate) axes: [Vec<f64>; 3],
     /// Per canonical axis (x, y, z) and index along it: the flat sample index
     /// contribution in the file's (frame, row, column) order.
     sources: [Vec<usize>; 3],
@@ -442,7 +442,7 @@ impl Geometry {
     /// `dims` = [frames, rows, columns]. Voxel (k, i, j) is at
     /// IPP + j·Δc·row_cosine + i·Δr·column_cosine + offset_k·normal (PS3.3 C.7.6.2.1.1,
     /// C.8.8.3.2), where PixelSpacing = [Δr between rows, Δc between columns].
-    fn new(
+    pub(crate) fn new(
         a: &Attrs,
         ipp: [f64; 3],
         iop: [f64; 6],
@@ -532,7 +532,7 @@ impl Geometry {
     /// The canonical [iz, iy, ix] array, each voxel converted once from its `N`-byte
     /// file sample; z-planes are filled in parallel (they are independent). The caller
     /// checked that `raw` holds every sample; a short buffer would leave zeros, not panic.
-    fn fill<const N: usize>(
+    pub(crate) fn fill<const N: usize>(
         &self,
         raw: &[u8],
         convert: impl Fn([u8; N]) -> f64 + Sync,

@@ -42,6 +42,7 @@
 //! ```
 
 mod combine;
+mod ct;
 mod discover;
 mod dose;
 mod error;
@@ -55,6 +56,7 @@ mod scan;
 mod write;
 
 pub use combine::{CombinedDose, check_same_frame, combine_doses};
+pub use ct::{CtVolume, read_ct_series};
 pub use discover::{DiscoveredPlan, Discovery, DiscoveryProblem, discover, sanitize_component};
 pub use dose::{RtDose, read_rt_dose};
 pub use error::{DicomError, TagName};
