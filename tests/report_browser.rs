@@ -423,11 +423,11 @@ fn full_analysis() -> radtox_report::Analysis {
             ev("2026-02-09", "tdm1", "cycle 3"),
             ev("2026-03-02", "tdm1", "cycle 4"),
             ev("2026-03-23", "tdm1", "cycle 5"),
-            ev("2026-03-09", "rt_start", "SRS start"),
-            ev("2026-03-09", "rt_fraction", "fx 1"),
-            ev("2026-03-11", "rt_fraction", "fx 2"),
-            ev("2026-03-13", "rt_fraction", "fx 3"),
-            ev("2026-03-13", "rt_end", "SRS end"),
+            // As radtox-analysis writes a course: first and last fractions as its
+            // start and end, the others as fractions.
+            ev("2026-03-09", "rt_start", "FSRT 3 fx"),
+            ev("2026-03-11", "rt_fraction", "FSRT 3 fx"),
+            ev("2026-03-13", "rt_end", "FSRT 3 fx"),
         ],
         facts: vec!["T-DM1 on 2026-03-02 is 7 d before SRS (within ±28 d)".into()],
         exposure: (0..50)

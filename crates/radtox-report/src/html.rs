@@ -280,6 +280,8 @@ fn level_name(level: &str) -> &str {
         "high" => "high",
         "caution" => "caution",
         "info" => "info",
+        // Flags that were not raised carry no level.
+        "none" | "" => "—",
         other => other,
     }
 }
@@ -292,6 +294,7 @@ fn level_class(level: &str) -> &'static str {
         "high" => "high",
         "caution" => "caution",
         "info" => "info",
+        "none" | "" => "none",
         _ => "unknown",
     }
 }
@@ -930,6 +933,7 @@ td.roi{color:var(--muted)}
 .badge.level-high{background:var(--high);color:#fff}
 .badge.level-very_high{background:var(--very_high);color:#fff}
 .badge.level-unknown{background:#888;color:#fff}
+.badge.level-none{background:#e4e6ea;color:#555}
 .badge.provisional{background:#fff3bf;color:#7a5a00;border-color:#e0c060}
 .badge.grade{background:#e7eef8;color:var(--accent);border-color:#bcd}
 .badge.derived{background:#eef;color:#446}

@@ -454,6 +454,41 @@ fn timeline_has_doses_fractions_and_exposure() {
 }
 
 #[test]
+fn a_course_start_and_end_are_fractions_too() {
+    // radtox-analysis writes a 5-fraction course as start, 3 fractions, end.
+    let mut a = Analysis::new("0.1.0");
+    let mut events = vec![TimelineEvent {
+        date: "2026-05-04".into(),
+        kind: "rt_start".into(),
+        label: "Breast 5 fx".into(),
+    }];
+    for d in 5..=7 {
+        events.push(TimelineEvent {
+            date: format!("2026-05-{d:02}"),
+            kind: "rt_fraction".into(),
+            label: "Breast 5 fx".into(),
+        });
+    }
+    events.push(TimelineEvent {
+        date: "2026-05-08".into(),
+        kind: "rt_end".into(),
+        label: "Breast 5 fx".into(),
+    });
+    a.timeline = Some(Timeline {
+        events,
+        ..Timeline::default()
+    });
+    let html = to_html(&a);
+    let svg = element(&html, "id=\"timeline-plot\"", "svg");
+    assert_eq!(svg.matches("class=\"rt-fraction\"").count(), 5);
+    assert_eq!(svg.matches("class=\"rt_start\"").count(), 1);
+    assert_eq!(svg.matches("class=\"rt_end\"").count(), 1);
+    // No exposure curve without exposure values, and no T-DM1 marker without doses.
+    assert!(!svg.contains("exposure-curve") && !svg.contains("tdm1-dose"));
+    check_balanced(&html).unwrap();
+}
+
+#[test]
 fn no_patient_identifiers_from_paths() {
     let html = to_html(&full());
     assert!(

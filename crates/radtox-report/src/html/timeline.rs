@@ -245,9 +245,13 @@ pub fn timeline_svg(t: &Timeline) -> (Option<String>, usize) {
                 // its upright just outside the day so a fraction tick stays visible.
                 let dir = if e.kind == "rt_start" { 5.0 } else { -5.0 };
                 let upright = x - 0.8 * dir;
+                // The first and last fractions are only given as the course's start and
+                // end: they get their tick too.
                 let _ = write!(
                     out,
-                    r##"<path class="{}" d="M{:.1} {:.1} h{} v24 h{dir}" fill="none" stroke="#b15928" stroke-width="1.6"><title>{}</title></path>"##,
+                    r##"<line class="rt-fraction" x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#b15928" stroke-width="2"/><path class="{}" d="M{:.1} {:.1} h{} v24 h{dir}" fill="none" stroke="#b15928" stroke-width="1.6"><title>{}</title></path>"##,
+                    rt_y - 9.0,
+                    rt_y + 9.0,
                     e.kind,
                     upright + dir,
                     rt_y - 12.0,
