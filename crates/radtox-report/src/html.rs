@@ -582,6 +582,12 @@ fn dvh_section(a: &Analysis, eqd2: bool) -> Option<String> {
     if series.is_empty() {
         return None;
     }
+    // The prescription marks the physical plot only: its EQD2 depends on α/β.
+    let rx_gy = a
+        .plan
+        .as_ref()
+        .and_then(|p| p.prescription_gy)
+        .filter(|_| !eqd2);
     let (id, title, x_label) = if eqd2 {
         ("dvh-eqd2", "Cumulative DVH, EQD2", "EQD2 (Gy)")
     } else {
@@ -595,7 +601,7 @@ fn dvh_section(a: &Analysis, eqd2: bool) -> Option<String> {
         .saturating_sub(series.len());
     let mut out = format!(
         "<section id=\"{id}\" class=\"figure\"><h2>{title}</h2><div class=\"scroll\">{}</div>",
-        svg::dvh_plot(&format!("{id}-plot"), x_label, &series)
+        svg::dvh_plot(&format!("{id}-plot"), x_label, &series, rx_gy)
     );
     let mut notes = vec![format!(
         "Volume in % of each structure's volume inside the dose grid; {} curve{}.",

@@ -371,6 +371,63 @@ fn a_linear_dvh_is_drawn_corner_to_corner() {
         );
     }
     assert!(svg.contains("text-anchor=\"end\">100</text>"));
+    assert!(
+        !svg.contains("prescription"),
+        "no plan, no prescription line"
+    );
+
+    // A 20 Gy prescription is a dashed line at 20/50 of the 660-unit-wide plot area.
+    a.plan = Some(PlanSummary {
+        prescription_gy: Some(20.0),
+        ..PlanSummary::default()
+    });
+    let html = to_html(&a);
+    let svg = element(&html, "id=\"dvh-plot\"", "svg");
+    assert!(
+        svg.contains("<line x1=\"328.0\" y1=\"18.0\" x2=\"328.0\" y2=\"348.0\""),
+        "{svg}"
+    );
+    assert!(svg.contains(">Rx 20 Gy</text>"));
+}
+
+#[test]
+fn many_structures_legend_below_and_size_bounded() {
+    // 60 structures with 6 001-point curves (0.01 Gy bins to 60 Gy).
+    let mut a = Analysis::new("0.1.0");
+    a.structures = (0..60)
+        .map(|i| {
+            let mut s = structure(
+                i,
+                &format!("Structure with a rather long name number {i}"),
+                None,
+                Some(sigmoid_dvh(10.0 + i as f64, 1.0 + i as f64 * 0.9, 60.0)),
+            );
+            s.eqd2_dvh = None;
+            s
+        })
+        .collect();
+    let start = std::time::Instant::now();
+    let html = to_html(&a);
+    let elapsed = start.elapsed();
+    eprintln!(
+        "60 × 6001-point curves: {} kB in {elapsed:?}",
+        html.len() / 1024
+    );
+    check_balanced(&html).unwrap();
+    let svg = element(&html, "id=\"dvh-plot\"", "svg");
+    assert_eq!(svg.matches("class=\"dvh-curve\"").count(), 60);
+    assert_eq!(svg.matches("class=\"legend-entry\"").count(), 60);
+    // Legend below: the plot spans the width, the figure is 15 rows of legend tall.
+    assert!(svg.contains("viewBox=\"0 0 980 691\""), "{}", &svg[..200]);
+    assert!(svg.contains(">Structure with a rather long …</text>"));
+    // Colours repeat dashed beyond the 16-colour palette.
+    assert!(svg.contains("stroke-dasharray=\"7 3\""));
+    assert!(html.len() < 1_000_000, "{} bytes", html.len());
+    // Kept for a look in a browser.
+    let _ = std::fs::write(
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/report-many-structures.html"),
+        &html,
+    );
 }
 
 #[test]

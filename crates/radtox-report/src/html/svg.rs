@@ -202,22 +202,42 @@ struct Frame {
 }
 
 const LEGEND_ROW: f64 = 17.0;
-const LEGEND_CHARS: usize = 30;
+const SIDE_LEGEND_MAX: usize = 20;
+const BELOW_LEGEND_COLUMNS: usize = 4;
 
 /// A cumulative DVH plot (volume in % of each structure's volume against dose), one
 /// `<path class="dvh-curve">` per series, legend on the right.
 ///
 /// Volumes are relative because structures of 0.05 cc and 1 500 cc share the plot; the
 /// absolute volumes are in the structures table.
-pub fn dvh_plot(id: &str, x_label: &str, series: &[Series]) -> String {
-    let legend_h = 40.0 + LEGEND_ROW * series.len() as f64;
-    let f = Frame {
-        width: 980.0,
-        height: legend_h.max(400.0),
-        left: 64.0,
-        top: 18.0,
-        plot_w: 660.0,
-        plot_h: 330.0,
+pub fn dvh_plot(id: &str, x_label: &str, series: &[Series], rx_gy: Option<f64>) -> String {
+    // Up to 20 structures the legend sits on the right; more would make the figure
+    // taller than a screen, so they go below the plot in four columns.
+    let side = series.len() <= SIDE_LEGEND_MAX;
+    let rows = if side {
+        series.len()
+    } else {
+        series.len().div_ceil(BELOW_LEGEND_COLUMNS)
+    };
+    let (top, plot_h) = (18.0, 330.0);
+    let f = if side {
+        Frame {
+            width: 980.0,
+            height: (40.0 + LEGEND_ROW * rows as f64).max(400.0),
+            left: 64.0,
+            top,
+            plot_w: 660.0,
+            plot_h,
+        }
+    } else {
+        Frame {
+            width: 980.0,
+            height: top + plot_h + 88.0 + LEGEND_ROW * rows as f64,
+            left: 64.0,
+            top,
+            plot_w: 896.0,
+            plot_h,
+        }
     };
     let dose_max = series
         .iter()
@@ -343,15 +363,35 @@ pub fn dvh_plot(id: &str, x_label: &str, series: &[Series]) -> String {
     }
     out.push_str("</g>");
 
+    // Prescription dose, when known and on the axis.
+    if let Some(rx) = rx_gy.filter(|d| d.is_finite() && *d > 0.0 && *d <= x_end) {
+        let x = f.left + rx / x_end * f.plot_w;
+        let _ = write!(
+            out,
+            r##"<g class="prescription"><line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#555" stroke-width="1" stroke-dasharray="5 4"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#444">Rx {} Gy</text></g>"##,
+            f.top,
+            f.top + f.plot_h,
+            x + 4.0,
+            f.top + f.plot_h - 6.0,
+            tick_label(rx)
+        );
+    }
+
     // Legend.
-    let lx = f.left + f.plot_w + 24.0;
+    let (lx, ly, chars) = if side {
+        (f.left + f.plot_w + 24.0, f.top + 10.0, 30)
+    } else {
+        (f.left, f.top + f.plot_h + 62.0, 30)
+    };
     let _ = write!(
         out,
-        r##"<g class="legend" font-size="12" fill="#222"><text x="{lx:.1}" y="{:.1}" font-weight="600">Structure (TG-263)</text>"##,
-        f.top + 10.0
+        r##"<g class="legend" font-size="12" fill="#222"><text x="{lx:.1}" y="{ly:.1}" font-weight="600">Structure (TG-263)</text>"##,
     );
     for (i, s) in series.iter().enumerate() {
-        let y = f.top + 30.0 + LEGEND_ROW * i as f64;
+        // Column-major below the plot, so names read down a column as in the table.
+        let (col, row) = (i / rows.max(1), i % rows.max(1));
+        let x = lx + col as f64 * 226.0;
+        let y = ly + 20.0 + LEGEND_ROW * row as f64;
         let (colour, dash) = style(s.style_index);
         let dash_attr = if dash.is_empty() {
             String::new()
@@ -360,14 +400,13 @@ pub fn dvh_plot(id: &str, x_label: &str, series: &[Series]) -> String {
         };
         let _ = write!(
             out,
-            r#"<g class="legend-entry"><title>{}</title><line x1="{lx:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{colour}" stroke-width="2.5"{dash_attr}/><text x="{:.1}" y="{:.1}">{}</text></g>"#,
+            r#"<g class="legend-entry"><title>{}</title><line x1="{x:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{colour}" stroke-width="2.5"{dash_attr}/><text x="{:.1}" y="{y:.1}">{}</text></g>"#,
             esc(&s.tooltip),
             y - 4.0,
-            lx + 22.0,
+            x + 22.0,
             y - 4.0,
-            lx + 28.0,
-            y,
-            esc(&shorten(&s.label, LEGEND_CHARS)),
+            x + 28.0,
+            esc(&shorten(&s.label, chars)),
         );
     }
     out.push_str("</g></svg>");
