@@ -153,7 +153,11 @@ fn unordered_slices_uneven_spacing_and_per_slice_rescale() {
         );
         // Slices are listed along the slice normal (row × column cosines): +z for the
         // supine head-first and prone orientations here, −z for feet-first supine.
-        let first = if iop[0] * iop[4] > 0.0 { &paths[1] } else { &paths[4] };
+        let first = if iop[0] * iop[4] > 0.0 {
+            &paths[1]
+        } else {
+            &paths[4]
+        };
         assert_eq!(&ct.slices[0], first, "{iop:?}");
     }
 }

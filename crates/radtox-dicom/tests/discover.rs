@@ -262,3 +262,32 @@ fn empty_and_non_dicom_only_folders() {
     let d = discover(&root.path().join("absent"));
     assert_eq!(d.problems.len(), 1);
 }
+
+#[test]
+fn shared_real_exports() {
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"));
+    if !root.exists() {
+        eprintln!("skipped: {} absent", root.display());
+        return;
+    }
+    let d = discover(root);
+    // The licence texts and the README.
+    assert!(d.skipped_non_dicom >= 4, "{}", d.skipped_non_dicom);
+    let find = |folder: &str| {
+        d.plans
+            .iter()
+            .find(|p| p.structure_set.parent().is_some_and(|f| f.ends_with(folder)))
+            .unwrap_or_else(|| panic!("no plan in {folder}: {d:#?}"))
+    };
+    let dicompyler = find("dicompyler-example");
+    assert!(dicompyler.doses[0].ends_with("dicompyler-example/rtdose.dcm"));
+    assert!(dicompyler.plan.as_ref().unwrap().ends_with("rtplan.dcm"));
+    assert_eq!(dicompyler.ct.len(), 1);
+    let raystation = find("raystation-brain-srs");
+    assert_eq!(raystation.doses.len(), 1);
+    assert!(raystation.plan.is_some());
+    // Every key is already safe to use as a folder name.
+    for p in &d.plans {
+        assert_eq!(sanitize_component(&p.key), p.key);
+    }
+}
