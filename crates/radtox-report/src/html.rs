@@ -966,8 +966,12 @@ table.compact td,table.compact th{padding:2px 8px}
 table.kv th{background:var(--head);white-space:nowrap}
 ul.facts li,ul.warnings li{margin:2px 0}
 footer{margin-top:28px;padding-top:8px;border-top:1px solid var(--line);color:var(--muted);font-size:12px}
+@page{size:landscape;margin:10mm}
 @media print{
 body{background:#fff;font-size:11px}
+table{font-size:10px}
+th,td{padding:2px 5px}
+thead th{white-space:normal}
 .page{max-width:none;padding:0}
 .report-header{margin:0 0 10px;padding:8px 0;background:none;color:var(--ink);border-bottom:3px solid var(--accent)}
 .toc{display:none}

@@ -40,7 +40,8 @@ pub fn parse_date(s: &str) -> Option<i64> {
     let y: i64 = it.next()?.parse().ok()?;
     let m: u32 = it.next()?.parse().ok()?;
     let d: u32 = it.next()?.get(..2)?.parse().ok()?;
-    if !(1..=12).contains(&m) || d == 0 {
+    // Years outside 1..=9999 are typos, and would overflow the day arithmetic.
+    if !(1..=9999).contains(&y) || !(1..=12).contains(&m) || d == 0 {
         return None;
     }
     let day = days_from_civil(y, m, d);
@@ -302,6 +303,8 @@ mod tests {
         assert_eq!(parse_date("2026-02-29"), None);
         assert_eq!(parse_date("2026-13-01"), None);
         assert_eq!(parse_date("yesterday"), None);
+        assert_eq!(parse_date("99999999999999-01-01"), None);
+        assert_eq!(parse_date("-2026-01-01"), None);
         assert_eq!(
             parse_date("2026-03-01")
                 .zip(parse_date("2026-02-27"))
