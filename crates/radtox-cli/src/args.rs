@@ -21,6 +21,12 @@ pub struct Cli {
 pub enum Command {
     /// Analyse one plan: DVHs and dose metrics for every structure.
     Analyze(AnalyzeArgs),
+    /// Analyse every plan of an archive: parallel, resumable, shardable (docs/batch.md).
+    Batch(crate::batch::BatchArgs),
+    /// Join the output directories of `radtox batch --shard K/N` runs into one set.
+    Merge(crate::batch::MergeArgs),
+    /// QA gate: JSON verdict on stdout; exit 0 pass, 1 fail, 2 error (docs/check.md).
+    Check(crate::check::CheckArgs),
     /// Analyse one plan and write a self-contained HTML report (tables, DVH plots,
     /// flags, timeline) that opens offline in any browser.
     Report(crate::report::ReportArgs),

@@ -3,6 +3,8 @@
 //! `radtox-analysis` and the crates below it.
 
 mod args;
+mod batch;
+mod check;
 mod output;
 mod report;
 
@@ -27,6 +29,9 @@ fn main() -> ExitCode {
 fn run(cli: args::Cli) -> anyhow::Result<()> {
     match cli.command {
         args::Command::Analyze(a) => analyze(a),
+        args::Command::Batch(b) => batch::run(b),
+        args::Command::Merge(m) => batch::merge(m),
+        args::Command::Check(c) => check::run(c),
         args::Command::Report(r) => report::run(r),
     }
 }

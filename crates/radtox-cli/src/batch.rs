@@ -1,0 +1,172 @@
+//! `radtox batch` and `radtox merge`: argument parsing and printing only; the work is in
+//! `radtox-batch` (see `docs/batch.md`).
+
+use anyhow::{Context, bail};
+use clap::Args;
+use radtox_analysis::AnalysisOptions;
+use radtox_batch::{BatchOptions, ConsoleProgress, Pseudonymizer, Shard};
+use radtox_geometry::EndCaps;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Environment variable holding the pseudonymisation key (when no key file is given).
+const KEY_ENV: &str = "RADTOX_PSEUDONYM_KEY";
+
+#[derive(Args, Debug)]
+pub struct BatchArgs {
+    /// Archive root: every file below it is examined (by content, not by name).
+    #[arg(value_name = "ROOT")]
+    pub root: PathBuf,
+    /// Output directory (created; reused by a rerun, which skips unchanged plans).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Process only shard K of N (deterministic split by plan; e.g. Slurm array task K).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+    /// Plans analysed at once (and analysis threads); default: all cores.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
+    pub jobs: usize,
+    /// A metric in AAPM TG-263 syntax (repeatable). Default: the standard set.
+    #[arg(long = "metric", short = 'm', value_name = "METRIC")]
+    pub metrics: Vec<String>,
+    /// How a structure ends beyond its outermost contours.
+    #[arg(long, value_enum, default_value_t = crate::args::EndCapsArg::HalfSlab)]
+    pub end_caps: crate::args::EndCapsArg,
+    /// Bin width (Gy) of the DVH curves in the per-plan JSON.
+    #[arg(long, value_name = "GY", default_value_t = 0.01)]
+    pub dvh_bin: f64,
+    /// Leave the DVH curves out of the per-plan JSON (much smaller outputs).
+    #[arg(long)]
+    pub no_dvh: bool,
+    /// Replace patient IDs and names (and paths holding them) in every output by a keyed
+    /// hash. The key comes from --pseudonym-key-file or RADTOX_PSEUDONYM_KEY.
+    #[arg(long)]
+    pub pseudonymize: bool,
+    /// File holding the pseudonymisation key (at least 16 bytes of secret).
+    #[arg(long, value_name = "FILE", requires = "pseudonymize")]
+    pub pseudonym_key_file: Option<PathBuf>,
+    /// Redo plans whose previous attempt failed even when nothing changed.
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// Pipeline file (TOML) applied to every plan.
+    #[arg(long, value_name = "FILE")]
+    pub pipeline: Option<PathBuf>,
+    /// Patient/treatment file(s) for T-DM1 flags.
+    #[arg(long, value_name = "FILE")]
+    pub patients: Option<PathBuf>,
+    /// Seconds between progress lines when standard error is not a terminal.
+    #[arg(long, value_name = "S", default_value_t = 10)]
+    pub log_interval: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// Output directories of the shards (`radtox batch --shard K/N --out DIR`).
+    #[arg(value_name = "DIR", required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Where the merged set is written.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+fn pseudonymizer(a: &BatchArgs) -> anyhow::Result<Option<Pseudonymizer>> {
+    if !a.pseudonymize {
+        return Ok(None);
+    }
+    let secret = match &a.pseudonym_key_file {
+        Some(f) => std::fs::read(f)
+            .with_context(|| format!("could not read the key file {}", f.display()))?,
+        None => match std::env::var(KEY_ENV) {
+            Ok(v) => v.into_bytes(),
+            Err(_) => bail!(
+                "--pseudonymize needs a key: --pseudonym-key-file FILE or the {KEY_ENV} environment variable"
+            ),
+        },
+    };
+    Ok(Some(Pseudonymizer::from_secret(&secret)?))
+}
+
+fn options(a: &BatchArgs) -> anyhow::Result<BatchOptions> {
+    if let Some(p) = &a.pipeline {
+        bail!(
+            "--pipeline {}: pipelines are not yet supported in batch mode (the analysis takes no pipeline yet)",
+            p.display()
+        );
+    }
+    if let Some(p) = &a.patients {
+        bail!(
+            "--patients {}: patient files are not yet supported in batch mode (the analysis takes no patient file yet)",
+            p.display()
+        );
+    }
+    let metrics = a
+        .metrics
+        .iter()
+        .map(|m| {
+            m.parse()
+                .map_err(|e| anyhow::anyhow!("--metric {m:?}: {e}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if !(a.dvh_bin.is_finite() && a.dvh_bin > 0.0) {
+        bail!(
+            "--dvh-bin must be a positive number of Gy, got {}",
+            a.dvh_bin
+        );
+    }
+    let mut analysis = AnalysisOptions {
+        metrics,
+        dvh_bin_width_gy: a.dvh_bin,
+        include_dvh: !a.no_dvh,
+        ..AnalysisOptions::default()
+    };
+    analysis.sampling.end_caps = match a.end_caps {
+        crate::args::EndCapsArg::HalfSlab => EndCaps::HalfSlab,
+        crate::args::EndCapsArg::Flat => EndCaps::Flat,
+    };
+    Ok(BatchOptions {
+        analysis,
+        shard: a.shard.unwrap_or(Shard::ALL),
+        jobs: a.jobs,
+        pseudonymizer: pseudonymizer(a)?,
+        retry_failed: a.retry_failed,
+        ..BatchOptions::default()
+    })
+}
+
+pub fn run(a: BatchArgs) -> anyhow::Result<()> {
+    let opts = options(&a)?;
+    let progress = ConsoleProgress::new(Duration::from_secs(a.log_interval.max(1)));
+    let result = radtox_batch::run_batch(&a.root, &a.out, &opts, &progress);
+    progress.finish();
+    let s = result?;
+    // Counts only: no names, IDs or paths from the archive.
+    eprintln!(
+        "radtox batch: shard {}: {} plans ({} analysed, {} unchanged), {} failed, {} discovery problems, {:.1} s ({:.2} plans/s); see {}",
+        opts.shard,
+        s.plans,
+        s.analysed,
+        s.reused,
+        s.failed,
+        s.problems,
+        s.elapsed_s,
+        if s.elapsed_s > 0.0 {
+            s.plans as f64 / s.elapsed_s
+        } else {
+            0.0
+        },
+        a.out.join("errors.csv").display()
+    );
+    Ok(())
+}
+
+pub fn merge(a: MergeArgs) -> anyhow::Result<()> {
+    let s = radtox_batch::merge(&a.dirs, &a.out)?;
+    eprintln!(
+        "radtox merge: {} shard directories, {} plans, {} discovery problems → {}",
+        s.shards,
+        s.plans,
+        s.problems,
+        a.out.display()
+    );
+    Ok(())
+}
