@@ -55,9 +55,10 @@ pub enum PrescriptionSource {
 /// RTOG 90-05 (Shaw et al., IJROBP 2000) maximum tolerated single-fraction dose by
 /// maximum lesion diameter: ≤ 20 mm → 24 Gy; 21–30 mm → 18 Gy; 31–40 mm → 15 Gy;
 /// larger lesions were not eligible (`None`). Between the integer millimetre bands the
-/// boundaries are taken as (20, 30] and (30, 40].
+/// boundaries are taken as (20, 30] and (30, 40], with 1 nm of tolerance so that a
+/// diameter computed as 20.000000001 mm stays in the 20 mm band.
 pub fn rtog_9005_max_dose_gy(max_diameter_mm: f64) -> Option<f64> {
-    match max_diameter_mm {
+    match max_diameter_mm - 1e-6 {
         d if d <= 20.0 => Some(24.0),
         d if d <= 30.0 => Some(18.0),
         d if d <= 40.0 => Some(15.0),
