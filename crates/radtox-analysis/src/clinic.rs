@@ -185,3 +185,27 @@ pub(crate) fn report_timeline(t: &cl::Timeline) -> radtox_report::Timeline {
         ),
     }
 }
+
+/// The built-in rules that read no dose metric (timing, covariates: e.g. H4 Asian
+/// ancestry, H3 platelets) of every evidence record the pipeline's rules do not cover.
+/// They concern the patient rather than the plan, so they apply whatever the site
+/// pipeline; a rule about another site's courses is reported as not applicable.
+pub(crate) fn patient_level_rules(
+    catalogue: &cl::Catalogue,
+    covered: &[cl::Rule],
+) -> Vec<cl::Rule> {
+    let covered: Vec<&str> = covered.iter().map(|r| cl::evidence_id(&r.id)).collect();
+    let reads_dose = |r: &cl::Rule| {
+        let metric = |c: &cl::Condition| matches!(c.quantity, cl::Quantity::Metric { .. });
+        r.structure.is_some()
+            || r.metric.is_some()
+            || r.conditions.iter().any(metric)
+            || r.condition_tiers
+                .iter()
+                .any(|t| t.conditions.iter().any(metric))
+    };
+    cl::default_rules(catalogue)
+        .into_iter()
+        .filter(|r| !covered.contains(&cl::evidence_id(&r.id)) && !reads_dose(r))
+        .collect()
+}

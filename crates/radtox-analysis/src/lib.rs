@@ -654,7 +654,14 @@ pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, 
     // Risk rules.
     let catalogue = radtox_clinic::Catalogue::builtin();
     let rules = match (&resolved, &catalogue) {
-        (Some(r), Ok(cat)) => clinic::pipeline_rules(r, cat, &mut analysis.warnings),
+        (Some(r), Ok(cat)) => {
+            let mut rules = clinic::pipeline_rules(r, cat, &mut analysis.warnings);
+            if opts.patient.is_some() {
+                let extra = clinic::patient_level_rules(cat, &rules);
+                rules.extend(extra);
+            }
+            rules
+        }
         (None, Ok(cat)) if opts.patient.is_some() => {
             analysis.warnings.push(
                 "no pipeline: the built-in rules of every evidence record are evaluated (dose-volume rules need the pipeline's TG-263 names)".into(),

@@ -10,6 +10,9 @@ pub(crate) fn render(a: &Analysis) -> String {
     header(a, &mut out);
     structures(a, &mut out);
     tps_checks(a, &mut out);
+    pipeline_notes(a, &mut out);
+    timeline(a, &mut out);
+    flags(a, &mut out);
     let per_structure = a
         .structures
         .iter()
@@ -104,11 +107,7 @@ fn structures(a: &Analysis, out: &mut String) {
     for s in &a.structures {
         let mut r = vec![
             s.roi_number.to_string(),
-            if s.empty {
-                format!("{} (empty)", s.name)
-            } else {
-                s.name.clone()
-            },
+            structure_label(s),
             opt(s.volume_cc),
             opt(s.volume_in_dose_grid_cc),
         ];
@@ -217,5 +216,129 @@ fn write_aligned(rows: &[Vec<String>], out: &mut String) {
             line.push_str("  ");
         }
         let _ = writeln!(out, "{}", line.trim_end());
+    }
+}
+
+/// The structure's name, with its TG-263 name when a pipeline mapped it to another,
+/// and marks for derived and empty structures.
+fn structure_label(s: &StructureResult) -> String {
+    let mut l = s.name.clone();
+    if let Some(t) = s.tg263_name.as_deref().filter(|t| *t != s.name) {
+        let _ = write!(l, " → {t}");
+    }
+    if s.derived {
+        l.push_str(" (derived)");
+    }
+    if s.empty {
+        l.push_str(" (empty)");
+    }
+    l
+}
+
+/// Pipeline, EQD2 models and the names that could not be mapped.
+fn pipeline_notes(a: &Analysis, out: &mut String) {
+    if let Some(p) = &a.pipeline {
+        let _ = writeln!(out, "\nPipeline: {p}");
+    }
+    for m in &a.dose_models {
+        let _ = writeln!(out, "Dose model: {m}");
+    }
+    if let Some(n) = &a.name_mapping {
+        if !n.unmapped.is_empty() {
+            let _ = writeln!(out, "Not mapped to TG-263: {}", n.unmapped.join(", "));
+        }
+        for (t, originals) in &n.ambiguous {
+            let _ = writeln!(
+                out,
+                "Ambiguous: {} all map to {t} (none used under that name)",
+                originals.join(", ")
+            );
+        }
+    }
+}
+
+fn timeline(a: &Analysis, out: &mut String) {
+    let Some(t) = &a.timeline else { return };
+    let _ = writeln!(out, "\nT-DM1 timeline:");
+    for e in &t.events {
+        let _ = writeln!(out, "  {}  {:<11} {}", e.date, e.kind, e.label);
+    }
+    for f in &t.facts {
+        let _ = writeln!(out, "  - {f}");
+    }
+}
+
+/// Raised and indeterminate flags in full (level, rule, value against threshold,
+/// grade, citation), the other rules in one line each, then the disclaimer.
+fn flags(a: &Analysis, out: &mut String) {
+    if a.flags.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nRisk flags:");
+    let shown: Vec<_> = a
+        .flags
+        .iter()
+        .filter(|f| f.status == "raised" || f.status == "indeterminate")
+        .collect();
+    if shown.is_empty() {
+        let _ = writeln!(out, "  none raised");
+    }
+    for f in shown {
+        let level = f.level.to_uppercase().replace('_', " ");
+        let status = if f.status == "indeterminate" {
+            " (INDETERMINATE: within the uncertainty of the threshold)"
+        } else {
+            ""
+        };
+        let quantity = match (&f.structure, &f.metric, f.value) {
+            (Some(s), Some(m), Some(v)) => format!(
+                " {s} {m} = {}{}",
+                format_value(v),
+                f.threshold
+                    .as_deref()
+                    .map_or(String::new(), |t| format!(" (threshold {t})"))
+            ),
+            (_, _, Some(v)) => format!(
+                " value {}{}",
+                format_value(v),
+                f.threshold
+                    .as_deref()
+                    .map_or(String::new(), |t| format!(" (threshold {t})"))
+            ),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "  [{level}] {}{quantity}{status}", f.rule_id);
+        for t in &f.timing {
+            let _ = writeln!(out, "      timing: {t}");
+        }
+        let _ = writeln!(
+            out,
+            "      grade {}; {}{}",
+            f.evidence_grade,
+            f.citation,
+            if f.provisional {
+                " (provisional: a number is recalled, not verified)"
+            } else {
+                ""
+            }
+        );
+        if !f.sentence.is_empty() {
+            let _ = writeln!(out, "      {}", f.sentence);
+        }
+        for e in &f.evidence_against {
+            let _ = writeln!(out, "      evidence against: {e}");
+        }
+    }
+    let others: Vec<String> = a
+        .flags
+        .iter()
+        .filter(|f| f.status != "raised" && f.status != "indeterminate")
+        .map(|f| format!("{} {}", f.rule_id, f.status.replace('_', " ")))
+        .collect();
+    if !others.is_empty() {
+        let _ = writeln!(out, "  Other rules: {}", others.join(", "));
+    }
+    if let Some(d) = &a.disclaimer {
+        let _ = writeln!(out, "  Disclaimer: {d}");
     }
 }
