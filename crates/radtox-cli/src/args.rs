@@ -65,6 +65,44 @@ pub struct AnalyzeArgs {
     /// Leave the DVH curves out of the JSON document.
     #[arg(long)]
     pub no_dvh: bool,
+    /// Pipeline file (pipelines/*.toml): TG-263 name mapping, derived structures,
+    /// metrics, α/β and risk rules.
+    #[arg(long, value_name = "FILE")]
+    pub pipeline: Option<PathBuf>,
+    /// Patient file (radtox-patient/1, TOML or JSON): T-DM1 dates, RT courses and
+    /// covariates for the risk flags (docs/patient-file.md).
+    #[arg(long, value_name = "FILE")]
+    pub patient: Option<PathBuf>,
+    /// Model for EQD2/BED: 'lq' (default) or 'lql:D_T' (LQ-L, transition dose per
+    /// fraction D_T Gy, e.g. lql:6).
+    #[arg(long, value_name = "MODEL", default_value = "lq")]
+    pub lq_model: String,
+    /// Shorthand for --lq-model lql:D_T.
+    #[arg(
+        long = "lq-l",
+        value_name = "TRANSITION_GY",
+        conflicts_with = "lq_model"
+    )]
+    pub lq_l: Option<f64>,
+    /// Number of fractions for EQD2/BED and the rules, overriding the plan and pipeline.
+    #[arg(long, value_name = "N")]
+    pub fractions: Option<u32>,
+    /// α/β (Gy) for structures the pipeline gives none (or without a pipeline).
+    #[arg(long, value_name = "GY")]
+    pub alpha_beta: Option<f64>,
+    /// A derived structure, e.g. "Brain-GTV = Brain - union(GTV*)" (repeatable; the
+    /// expression syntax of pipelines/README.md).
+    #[arg(long = "derive", value_name = "NAME = EXPR")]
+    pub derive: Vec<String>,
+    /// A separate course DOSE_FILE:FRACTIONS (repeatable): each course is converted to
+    /// EQD2/BED voxel by voxel with its own fractions and summed on the first course's
+    /// grid (docs/metrics.md). Replaces --rtdose.
+    #[arg(
+        long = "course",
+        value_name = "DOSE_FILE:FRACTIONS",
+        conflicts_with = "rtdose"
+    )]
+    pub course: Vec<String>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -95,10 +133,17 @@ pub enum EndCapsArg {
 impl AnalyzeArgs {
     pub fn inputs(&self) -> anyhow::Result<PlanInputs> {
         if let Some(dir) = &self.dir {
-            return PlanInputs::from_dir(dir)
-                .with_context(|| format!("could not find a plan export in {}", dir.display()));
+            let mut inputs = PlanInputs::from_dir(dir)
+                .with_context(|| format!("could not find a plan export in {}", dir.display()))?;
+            if !self.course.is_empty() {
+                inputs.rtdose.clear();
+                inputs.notes.push(
+                    "the directory's RT Dose files are replaced by the --course files".into(),
+                );
+            }
+            return Ok(inputs);
         }
-        if self.rtdose.is_empty() || self.rtstruct.is_none() {
+        if (self.rtdose.is_empty() && self.course.is_empty()) || self.rtstruct.is_none() {
             bail!(
                 "give a directory, or --rtdose FILE and --rtstruct FILE (see radtox analyze --help)"
             );
@@ -136,6 +181,36 @@ impl AnalyzeArgs {
             EndCapsArg::HalfSlab => EndCaps::HalfSlab,
             EndCapsArg::Flat => EndCaps::Flat,
         };
+        if let Some(p) = &self.pipeline {
+            opts.pipeline = Some(radtox_analysis::load_pipeline(p)?);
+        }
+        if let Some(p) = &self.patient {
+            opts.patient = Some(radtox_analysis::load_patient(p)?);
+        }
+        opts.lq_model = match self.lq_l {
+            Some(t) => radtox_analysis::parse_lq_model(&format!("lql:{t}"))?,
+            None => radtox_analysis::parse_lq_model(&self.lq_model)?,
+        };
+        if self.fractions == Some(0) {
+            bail!("--fractions must be at least 1");
+        }
+        opts.fractions_override = self.fractions;
+        if let Some(ab) = self.alpha_beta
+            && !(ab.is_finite() && ab > 0.0)
+        {
+            bail!("--alpha-beta must be a positive number of Gy, got {ab}");
+        }
+        opts.alpha_beta_default = self.alpha_beta;
+        opts.derived = self
+            .derive
+            .iter()
+            .map(|d| radtox_analysis::DerivedSpec::parse(d))
+            .collect::<Result<_, _>>()?;
+        opts.courses = self
+            .course
+            .iter()
+            .map(|c| radtox_analysis::Course::parse(c))
+            .collect::<Result<_, _>>()?;
         Ok(opts)
     }
 }
