@@ -36,12 +36,19 @@ const COSINE_TOLERANCE: f64 = 1e-3;
 
 /// Read an RT Dose file into a canonical dose grid (Gy × DoseGridScaling applied).
 pub fn read_rt_dose(path: &Path) -> Result<RtDose, DicomError> {
-    let opened = open(path, Mode::Full)?;
+    // Everything but the pixels is parsed from memory; native pixel data is then read
+    // straight from the file into the grid, plane by plane in parallel, never held
+    // whole. Encapsulated (RLE) and deflated pixel data are read with the rest.
+    let first = open(path, Mode::BeforePixels)?;
+    expect_kind(&first.attrs(path), Kind::Dose, "an RT Dose")?;
+    let (opened, located) = match first.pixel_data_offset {
+        Some(offset) => match locate_pixels(path, &first, offset)? {
+            Some(loc) => (first, Some(loc)),
+            None => (open(path, Mode::Full)?, None),
+        },
+        None => (first, None),
+    };
     let a = opened.attrs(path);
-    expect_kind(&a, Kind::Dose, "an RT Dose")?;
-    let pixel = a
-        .element(tags::PIXEL_DATA)
-        .ok_or_else(|| DicomError::missing(path, tags::PIXEL_DATA, ""))?;
     let mut warnings = opened.warnings.clone();
 
     let rows = a.usize(tags::ROWS)?;
@@ -103,9 +110,21 @@ pub fn read_rt_dose(path: &Path) -> Result<RtDose, DicomError> {
     let ts = opened.transfer_syntax.as_str();
     let big_endian = ts == EXPLICIT_BE;
     let rle_buffer;
-    let raw: &[u8] = match &pixel.value {
-        RawValue::Bytes(start, end) => opened.buf.get(*start..*end).unwrap_or(&[]),
-        RawValue::Fragments(fragments) => {
+    let pixel_value = match &located {
+        Some(_) => None,
+        None => Some(
+            &a.element(tags::PIXEL_DATA)
+                .ok_or_else(|| DicomError::missing(path, tags::PIXEL_DATA, ""))?
+                .value,
+        ),
+    };
+    let pixels: Pixels = match (pixel_value, located) {
+        (_, Some(loc)) => Pixels::File(loc),
+        (None, None) => return Err(DicomError::missing(path, tags::PIXEL_DATA, "")),
+        (Some(RawValue::Bytes(start, end)), None) => {
+            Pixels::Memory(opened.buf.get(*start..*end).unwrap_or(&[]))
+        }
+        (Some(RawValue::Fragments(fragments)), None) => {
             if ts != RLE_LOSSLESS {
                 return Err(DicomError::unsupported(
                     path,
@@ -124,12 +143,14 @@ pub fn read_rt_dose(path: &Path) -> Result<RtDose, DicomError> {
                     .map_err(|m| a.bad(tags::PIXEL_DATA, format!("RLE frame {}: {m}", f + 1)))?;
             }
             rle_buffer = out;
-            &rle_buffer
+            Pixels::Memory(&rle_buffer)
         }
-        RawValue::Items(_) => return Err(a.bad(tags::PIXEL_DATA, "is a sequence")),
+        (Some(RawValue::Items(_)), None) => {
+            return Err(a.bad(tags::PIXEL_DATA, "is a sequence"));
+        }
     };
     // RLE output is little endian whatever the transfer syntax.
-    let big_endian = big_endian && matches!(pixel.value, RawValue::Bytes(..));
+    let big_endian = big_endian && !matches!(pixel_value, Some(RawValue::Fragments(_)));
     if !matches!(
         ts,
         IMPLICIT_LE | EXPLICIT_LE | DEFLATED_LE | EXPLICIT_BE | RLE_LOSSLESS
@@ -139,7 +160,7 @@ pub fn read_rt_dose(path: &Path) -> Result<RtDose, DicomError> {
             format!("transfer syntax {ts}"),
         ));
     }
-    let actual_bytes = raw.len();
+    let actual_bytes = pixels.len();
 
     // Frame count. NumberOfFrames absent means one frame (PS3.3 C.7.6.6). The offset
     // vector alone never decides (pydicom's rtdose_1frame.dcm has 15 offsets and one
@@ -214,23 +235,35 @@ pub fn read_rt_dose(path: &Path) -> Result<RtDose, DicomError> {
     )?;
     // One conversion from the file bytes to f32, straight into the canonical layout.
     let dose = match (bits, signed, big_endian) {
-        (16, false, false) => {
-            geometry.fill(raw, |b: [u8; 2]| u16::from_le_bytes(b) as f64 * scaling)
-        }
-        (16, false, true) => {
-            geometry.fill(raw, |b: [u8; 2]| u16::from_be_bytes(b) as f64 * scaling)
-        }
-        (16, true, false) => {
-            geometry.fill(raw, |b: [u8; 2]| i16::from_le_bytes(b) as f64 * scaling)
-        }
-        (16, true, true) => geometry.fill(raw, |b: [u8; 2]| i16::from_be_bytes(b) as f64 * scaling),
-        (_, false, false) => {
-            geometry.fill(raw, |b: [u8; 4]| u32::from_le_bytes(b) as f64 * scaling)
-        }
-        (_, false, true) => geometry.fill(raw, |b: [u8; 4]| u32::from_be_bytes(b) as f64 * scaling),
-        (_, true, false) => geometry.fill(raw, |b: [u8; 4]| i32::from_le_bytes(b) as f64 * scaling),
-        (_, true, true) => geometry.fill(raw, |b: [u8; 4]| i32::from_be_bytes(b) as f64 * scaling),
-    };
+        (16, false, false) => fill(&geometry, &pixels, |b: [u8; 2]| {
+            u16::from_le_bytes(b) as f64 * scaling
+        }),
+        (16, false, true) => fill(&geometry, &pixels, |b: [u8; 2]| {
+            u16::from_be_bytes(b) as f64 * scaling
+        }),
+        (16, true, false) => fill(&geometry, &pixels, |b: [u8; 2]| {
+            i16::from_le_bytes(b) as f64 * scaling
+        }),
+        (16, true, true) => fill(&geometry, &pixels, |b: [u8; 2]| {
+            i16::from_be_bytes(b) as f64 * scaling
+        }),
+        (_, false, false) => fill(&geometry, &pixels, |b: [u8; 4]| {
+            u32_to_f64(u32::from_le_bytes(b)) * scaling
+        }),
+        (_, false, true) => fill(&geometry, &pixels, |b: [u8; 4]| {
+            u32_to_f64(u32::from_be_bytes(b)) * scaling
+        }),
+        (_, true, false) => fill(&geometry, &pixels, |b: [u8; 4]| {
+            i32::from_le_bytes(b) as f64 * scaling
+        }),
+        (_, true, true) => fill(&geometry, &pixels, |b: [u8; 4]| {
+            i32::from_be_bytes(b) as f64 * scaling
+        }),
+    }
+    .map_err(|source| DicomError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let [x, y, z] = geometry.axes;
     let grid = DoseGrid::new(x, y, z, dose).map_err(|e| {
         a.bad(
@@ -415,6 +448,139 @@ fn read_dvh_sequence(a: &Attrs, warnings: &mut Vec<String>) -> Result<Vec<TpsDvh
     Ok(out)
 }
 
+/// The stored samples: in memory (decoded RLE, deflated files) or still in the file.
+enum Pixels<'a> {
+    Memory(&'a [u8]),
+    File(PixelLocation),
+}
+
+impl Pixels<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Pixels::Memory(b) => b.len(),
+            Pixels::File(loc) => loc.len,
+        }
+    }
+}
+
+/// Native PixelData left in the file by [`Mode::BeforePixels`].
+struct PixelLocation {
+    file: std::fs::File,
+    /// File offset of the first sample.
+    start: u64,
+    len: usize,
+}
+
+/// Read the PixelData element header at `offset`: where its value starts and how long
+/// it is. `None` for encapsulated (undefined length) pixel data.
+fn locate_pixels(
+    path: &Path,
+    opened: &crate::object::Opened,
+    offset: u64,
+) -> Result<Option<PixelLocation>, DicomError> {
+    let io = |source| DicomError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
+    let mut head = [0u8; 12];
+    let got = read_at(&file, &mut head, offset).map_err(io)?;
+    let ts = opened.transfer_syntax.as_str();
+    let be = ts == EXPLICIT_BE;
+    let explicit = ts != IMPLICIT_LE;
+    let u32_at = |i: usize| -> Option<u32> {
+        let b: [u8; 4] = head.get(i..i + 4)?.try_into().ok()?;
+        Some(if be {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    };
+    let u16_at = |i: usize| -> Option<u16> {
+        let b: [u8; 2] = head.get(i..i + 2)?.try_into().ok()?;
+        Some(if be {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        })
+    };
+    let long_vr = matches!(
+        head.get(4..6),
+        Some(b"OB" | b"OW" | b"OF" | b"OD" | b"OL" | b"UN")
+    );
+    let (len, header) = match (explicit, long_vr) {
+        (true, true) => (u32_at(8), 12),
+        (true, false) => (u16_at(6).map(u32::from), 8),
+        (false, _) => (u32_at(4), 8),
+    };
+    let cut = || DicomError::Unreadable {
+        path: path.to_path_buf(),
+        message: format!(
+            "the file ends inside the (7FE0,0010) PixelData element header at byte {offset}"
+        ),
+    };
+    if got < header {
+        return Err(cut());
+    }
+    let len = len.ok_or_else(cut)?;
+    if len == u32::MAX {
+        return Ok(None);
+    }
+    let start = offset + header as u64;
+    if start + u64::from(len) > size {
+        return Err(DicomError::Unreadable {
+            path: path.to_path_buf(),
+            message: format!(
+                "(7FE0,0010) PixelData claims {len} bytes but the file ends {} bytes after its start",
+                size.saturating_sub(start)
+            ),
+        });
+    }
+    Ok(Some(PixelLocation {
+        file,
+        start,
+        len: len as usize,
+    }))
+}
+
+/// Read up to `buf.len()` bytes at `offset` (fewer only at the end of the file).
+fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = buf.get_mut(done..).unwrap_or(&mut []);
+        #[cfg(unix)]
+        let n = std::os::unix::fs::FileExt::read_at(file, rest, offset + done as u64)?;
+        #[cfg(windows)]
+        let n = std::os::windows::fs::FileExt::seek_read(file, rest, offset + done as u64)?;
+        if n == 0 {
+            break;
+        }
+        done += n;
+    }
+    Ok(done)
+}
+
+/// u32 → f64 exactly, through the bits of 2^52 + v, which vectorises where a plain
+/// conversion of unsigned 32-bit integers does not (x86-64 baseline has no such
+/// instruction).
+#[inline(always)]
+fn u32_to_f64(v: u32) -> f64 {
+    f64::from_bits(0x4330_0000_0000_0000 | u64::from(v)) - 4_503_599_627_370_496.0
+}
+
+/// The canonical grid from the samples wherever they are.
+fn fill<const N: usize>(
+    geometry: &Geometry,
+    pixels: &Pixels,
+    convert: impl Fn([u8; N]) -> f64 + Sync,
+) -> std::io::Result<Array3<f32>> {
+    match pixels {
+        Pixels::Memory(raw) => Ok(geometry.fill(raw, convert)),
+        Pixels::File(loc) => geometry.fill_from_file(loc, convert),
+    }
+}
+
 /// Where each file index (frame, row, column) lands in the canonical [iz, iy, ix] array.
 pub(crate) struct Geometry {
     /// Strictly increasing x, y, z positions.
@@ -422,6 +588,8 @@ pub(crate) struct Geometry {
     /// Per canonical axis (x, y, z) and index along it: the flat sample index
     /// contribution in the file's (frame, row, column) order.
     sources: [Vec<usize>; 3],
+    /// Samples per file frame (rows × columns).
+    frame_samples: usize,
 }
 
 /// The patient axis (0 = x, 1 = y, 2 = z) and sign of an axis-aligned direction cosine
@@ -526,7 +694,11 @@ impl Geometry {
             sources[ax] = order.iter().map(|&src| src * stride).collect();
             axes[ax] = sorted;
         }
-        Ok(Geometry { axes, sources })
+        Ok(Geometry {
+            axes,
+            sources,
+            frame_samples: rows * columns,
+        })
     }
 
     /// The canonical [iz, iy, ix] array, each voxel converted once from its `N`-byte
@@ -539,10 +711,70 @@ impl Geometry {
     ) -> Array3<f32> {
         let [sx, sy, sz] = &self.sources;
         let (nx, ny, nz) = (sx.len(), sy.len(), sz.len());
+        let mut out = vec![0f32; nx * ny * nz];
+        out.par_chunks_mut((nx * ny).max(1))
+            .zip(sz.par_iter())
+            .for_each(|(plane, &z_src)| self.fill_plane(plane, raw, z_src, &convert));
+        self.shaped(out)
+    }
+
+    fn shaped(&self, out: Vec<f32>) -> Array3<f32> {
+        let shape = (
+            self.sources[2].len(),
+            self.sources[1].len(),
+            self.sources[0].len(),
+        );
+        // The shape has nz×ny×nx elements by construction.
+        Array3::from_shape_vec(shape, out).unwrap_or_else(|_| Array3::zeros(shape))
+    }
+
+    /// The same from samples still in the file. When every canonical z-plane is one file
+    /// frame (axial grids, the usual case) each plane is read on its own, in parallel,
+    /// into a buffer that stays in cache; otherwise the samples are read whole first.
+    fn fill_from_file<const N: usize>(
+        &self,
+        loc: &PixelLocation,
+        convert: impl Fn([u8; N]) -> f64 + Sync,
+    ) -> std::io::Result<Array3<f32>> {
+        let [sx, sy, sz] = &self.sources;
+        let (nx, ny, nz) = (sx.len(), sy.len(), sz.len());
+        let fs = self.frame_samples.max(1);
+        let in_frame = |v: &[usize]| v.iter().copied().max().unwrap_or(0);
+        let axial = sz.iter().all(|z| z % fs == 0) && in_frame(sx) + in_frame(sy) < fs;
+        if !axial {
+            let mut raw = vec![0u8; loc.len];
+            read_at(&loc.file, &mut raw, loc.start)?;
+            return Ok(self.fill(&raw, convert));
+        }
+        let mut out = vec![0f32; nx * ny * nz];
+        out.par_chunks_mut((nx * ny).max(1))
+            .zip(sz.par_iter())
+            .try_for_each_init(Vec::new, |buf: &mut Vec<u8>, (plane, &z_src)| {
+                buf.resize(fs * N, 0);
+                let got = read_at(&loc.file, buf, loc.start + (z_src * N) as u64)?;
+                // The element length was checked against the samples needed; a file
+                // shrinking under us reads as zeros rather than garbage.
+                buf.get_mut(got..).unwrap_or(&mut []).fill(0);
+                self.fill_plane(plane, buf, 0, &convert);
+                Ok::<(), std::io::Error>(())
+            })?;
+        Ok(self.shaped(out))
+    }
+
+    /// One canonical z-plane from `raw`, whose file frame starts at sample `z_src`.
+    fn fill_plane<const N: usize>(
+        &self,
+        plane: &mut [f32],
+        raw: &[u8],
+        z_src: usize,
+        convert: &(impl Fn([u8; N]) -> f64 + Sync),
+    ) {
+        let [sx, sy, _] = &self.sources;
+        let nx = sx.len();
         let sample = |i: usize| {
             raw.get(N * i..N * i + N)
                 .and_then(|b| <[u8; N]>::try_from(b).ok())
-                .map_or(0.0, &convert)
+                .map_or(0.0, convert)
         };
         // When x runs along the file's columns, in either direction, a canonical row is
         // one contiguous run of file samples: convert it as a slice (vectorisable).
@@ -553,41 +785,33 @@ impl Geometry {
             .iter()
             .enumerate()
             .all(|(i, &s)| s == x_last + (nx - 1 - i));
-        let mut out = vec![0f32; nx * ny * nz];
-        out.par_chunks_mut((nx * ny).max(1))
-            .zip(sz.par_iter())
-            .for_each(|(plane, &z_src)| {
-                for (row, &y_src) in plane.chunks_exact_mut(nx.max(1)).zip(sy) {
-                    let base = z_src + y_src;
-                    let run_start = if forward {
-                        Some(base + x0)
-                    } else if backward {
-                        Some(base + x_last)
-                    } else {
-                        None
-                    };
-                    let run = run_start.and_then(|s| raw.get(N * s..N * (s + nx)));
-                    match run {
-                        Some(bytes) if forward => {
-                            for (v, b) in row.iter_mut().zip(bytes.chunks_exact(N)) {
-                                *v = <[u8; N]>::try_from(b).map_or(0.0, &convert) as f32;
-                            }
-                        }
-                        Some(bytes) => {
-                            for (v, b) in row.iter_mut().zip(bytes.chunks_exact(N).rev()) {
-                                *v = <[u8; N]>::try_from(b).map_or(0.0, &convert) as f32;
-                            }
-                        }
-                        None => {
-                            for (v, &x_src) in row.iter_mut().zip(sx) {
-                                *v = sample(base + x_src) as f32;
-                            }
-                        }
+        for (row, &y_src) in plane.chunks_exact_mut(nx.max(1)).zip(sy) {
+            let base = z_src + y_src;
+            let run_start = if forward {
+                Some(base + x0)
+            } else if backward {
+                Some(base + x_last)
+            } else {
+                None
+            };
+            let run = run_start.and_then(|s| raw.get(N * s..N * (s + nx)));
+            match run {
+                Some(bytes) if forward => {
+                    for (v, b) in row.iter_mut().zip(bytes.chunks_exact(N)) {
+                        *v = <[u8; N]>::try_from(b).map_or(0.0, convert) as f32;
                     }
                 }
-            });
-        let shape = (nz, ny, nx);
-        // The shape has nz×ny×nx elements by construction.
-        Array3::from_shape_vec(shape, out).unwrap_or_else(|_| Array3::zeros(shape))
+                Some(bytes) => {
+                    for (v, b) in row.iter_mut().zip(bytes.chunks_exact(N).rev()) {
+                        *v = <[u8; N]>::try_from(b).map_or(0.0, convert) as f32;
+                    }
+                }
+                None => {
+                    for (v, &x_src) in row.iter_mut().zip(sx) {
+                        *v = sample(base + x_src) as f32;
+                    }
+                }
+            }
+        }
     }
 }

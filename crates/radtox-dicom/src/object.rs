@@ -25,6 +25,8 @@ pub(crate) struct Opened {
     pub warnings: Vec<String>,
     /// Set when the data set could only be read up to some damage (see [`Mode::Salvage`]).
     pub damage: Option<String>,
+    /// [`Mode::BeforePixels`]: file offset of the PixelData element, which was not read.
+    pub pixel_data_offset: Option<u64>,
 }
 
 impl Opened {
@@ -47,6 +49,9 @@ pub(crate) enum Mode {
     Salvage,
     /// Only the attributes that say what the object is and what it refers to.
     Header,
+    /// Everything before (7FE0,0010) PixelData, whose offset is recorded so that the
+    /// pixels can be read straight from the file. Deflated files are read whole.
+    BeforePixels,
 }
 
 const DICM: &[u8; 4] = b"DICM";
@@ -63,7 +68,7 @@ pub(crate) fn open(path: &Path, mode: Mode) -> Result<Opened, DicomError> {
         path: path.to_path_buf(),
         source,
     };
-    if mode != Mode::Header {
+    if matches!(mode, Mode::Full | Mode::Salvage) {
         let buf = std::fs::read(path).map_err(io)?;
         return parse(path, buf, mode, true);
     }
@@ -226,12 +231,19 @@ fn parse_inner(path: &Path, buf: Vec<u8>, mode: Mode, whole: bool) -> Result<Ope
     let parser = Parser::new(&buf);
     let mut header_stop = |tag: TagKey, els: &[RawElement]| header_limit(tag, els, &buf);
     let mut never = |_: TagKey, _: &[RawElement]| false;
+    let mut before_pixels = |tag: TagKey, _: &[RawElement]| tag >= key(tags::PIXEL_DATA);
     let stop: &mut dyn FnMut(TagKey, &[RawElement]) -> bool = match mode {
         Mode::Header => &mut header_stop,
+        // Offsets in an inflated buffer are not file offsets: read such files whole.
+        Mode::BeforePixels if !deflated => &mut before_pixels,
         _ => &mut never,
     };
     let (root, err) = parser.top_level(data_start, syntax, stop);
     let repaired_un = parser.repaired_un.get();
+    let pixel_data_offset = match mode {
+        Mode::BeforePixels => parser.stopped_at.get().map(|p| p as u64),
+        _ => None,
+    };
     let damage = match err {
         None => None,
         Some(e) => {
@@ -259,6 +271,7 @@ fn parse_inner(path: &Path, buf: Vec<u8>, mode: Mode, whole: bool) -> Result<Ope
         transfer_syntax: ts_uid,
         warnings,
         damage,
+        pixel_data_offset,
     };
     if repaired_un {
         opened.warnings.push(

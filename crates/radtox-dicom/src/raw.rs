@@ -157,6 +157,8 @@ pub(crate) struct Parser<'a> {
     pub buf: &'a [u8],
     /// Set when an element written as UN took its dictionary VR.
     pub repaired_un: std::cell::Cell<bool>,
+    /// Where `top_level` stopped because its stop function said so.
+    pub stopped_at: std::cell::Cell<Option<usize>>,
 }
 
 impl<'a> Parser<'a> {
@@ -164,6 +166,7 @@ impl<'a> Parser<'a> {
         Parser {
             buf,
             repaired_un: std::cell::Cell::new(false),
+            stopped_at: std::cell::Cell::new(None),
         }
     }
 }
@@ -241,6 +244,7 @@ impl<'a> Parser<'a> {
                 Err(e) => return (set, Some(e)),
             };
             if stop(tag, &set.elements) {
+                self.stopped_at.set(Some(p));
                 break;
             }
             match self.element(p, syntax, 0) {

@@ -276,7 +276,11 @@ fn shared_real_exports() {
     let find = |folder: &str| {
         d.plans
             .iter()
-            .find(|p| p.structure_set.parent().is_some_and(|f| f.ends_with(folder)))
+            .find(|p| {
+                p.structure_set
+                    .parent()
+                    .is_some_and(|f| f.ends_with(folder))
+            })
             .unwrap_or_else(|| panic!("no plan in {folder}: {d:#?}"))
     };
     let dicompyler = find("dicompyler-example");
