@@ -436,7 +436,8 @@ fn contour_spacing(stack: &SlabStack) -> Option<f64> {
 /// * in-plane: the dose grid's pixel spacing, aligned with its voxel centres, refined by
 ///   an integer factor until the largest structure gets about `opts.min_samples` cells;
 /// * along z: the largest spacing `Δ/n` (integer `n`) not above
-///   `min(Δ, dose z spacing)/2`, `Δ` the smallest contour spacing, with cell boundaries
+///   `min(Δ, dose z spacing)` (finer for refined structures), `Δ` the smallest contour
+///   spacing, with cell boundaries
 ///   on the lowest slab boundary — so for uniformly spaced contours every slab boundary
 ///   is a cell boundary.
 ///
@@ -491,7 +492,12 @@ pub(crate) fn lattice_for_stacks(
     } else {
         spacing_z
     };
-    let target = spacing_z.min(dz) / 2.0;
+    // z cells: no coarser than the contour spacing and the dose grid, and at least ~40
+    // across the structure, so a threshold isodose parallel to the cells misplaces at
+    // most ~1/80 of the volume. A large structure (the body) then gets one cell per
+    // contour slab instead of two: half the samples, same accuracy. Small structures
+    // are refined further below, towards cubic cells.
+    let target = spacing_z.min(dz).min((max[2] - min[2]) / 40.0);
     let n0 = (spacing_z / target - 1e-9).ceil().max(1.0);
     let (mut r, mut n) = (1.0, n0);
     let est_cells = volume * n / (sx * sy * spacing_z);
