@@ -320,86 +320,135 @@ fn level_rank(level: &str) -> u8 {
 }
 
 fn flags(a: &Analysis) -> String {
-    let mut flags: Vec<&Flag> = a.flags.iter().collect();
+    // Flags that were raised, borderline or could not be evaluated need reading; rules
+    // that were checked and did not fire (or do not apply) go in a compact table below
+    // so they do not push the plan's numbers off the first screen.
+    let quiet = |f: &&Flag| matches!(f.status.as_str(), "not_raised" | "not_applicable");
+    let mut main: Vec<&Flag> = a.flags.iter().filter(|f| !quiet(f)).collect();
+    let quiet: Vec<&Flag> = a.flags.iter().filter(quiet).collect();
     // Raised first, most severe first; the engine's order within a group is kept.
-    flags.sort_by_key(|f| (status_rank(&f.status), level_rank(&f.level)));
+    main.sort_by_key(|f| (status_rank(&f.status), level_rank(&f.level)));
     let mut out = String::from(
         "<section id=\"flags\"><h2>Risk flags</h2>\
          <p class=\"note\">Each flag states the rule, the value that triggered it, the published \
          threshold and how strong the evidence is. A <span class=\"badge provisional\">provisional</span> \
-         threshold was recalled, not verified in the cited source.</p>\
-         <div class=\"scroll\"><table class=\"flags\"><thead><tr><th>Level</th><th>Status</th><th>Rule</th>\
-         <th>Finding</th><th>Value</th><th>Threshold</th><th>Evidence</th></tr></thead><tbody>",
+         threshold was recalled, not verified in the cited source.</p>",
     );
-    for f in flags {
-        let lc = level_class(&f.level);
-        let status_class = match f.status.as_str() {
-            "raised" => "raised",
-            "indeterminate" => "indeterminate",
-            _ => "quiet",
-        };
-        let _ = write!(
-            out,
-            "<tr class=\"flag level-{lc} status-{status_class}\"><td><span class=\"badge level-{lc}\">{}</span></td><td>{}</td><td class=\"rule\">{}</td><td>",
-            esc(level_name(&f.level)),
-            esc(&f.status.replace('_', " ")),
-            esc(&f.rule_id),
+    if main.is_empty() {
+        out.push_str("<p class=\"no-flags\">No rule raised a flag.</p>");
+    } else {
+        out.push_str(
+            "<div class=\"scroll\"><table class=\"flags\"><thead><tr><th>Level</th><th>Status</th><th>Rule</th>\
+             <th>Finding</th><th>Value</th><th>Threshold</th><th>Evidence</th></tr></thead><tbody>",
         );
-        let _ = write!(out, "<p class=\"sentence\">{}</p>", esc(&f.sentence));
-        let what: Vec<String> = [f.structure.as_deref(), f.metric.as_deref()]
-            .into_iter()
-            .flatten()
-            .map(esc)
-            .collect();
-        if !what.is_empty() {
-            let _ = write!(out, "<p class=\"detail\">{}</p>", what.join(" · "));
+        for f in main {
+            out.push_str(&flag_row(f));
         }
-        if !f.timing.is_empty() {
-            let _ = write!(
-                out,
-                "<p class=\"detail\"><em>Timing:</em> {}</p>",
-                join_esc(&f.timing, "; ")
-            );
-        }
-        if !f.covariates.is_empty() {
-            let _ = write!(
-                out,
-                "<p class=\"detail\"><em>Covariates:</em> {}</p>",
-                join_esc(&f.covariates, "; ")
-            );
-        }
-        let _ = write!(
-            out,
-            "</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"evidence\">",
-            f.value.map_or("—".into(), fmt_num),
-            f.threshold.as_deref().map_or("—".into(), esc),
-        );
-        if !f.evidence_grade.is_empty() {
-            let _ = write!(
-                out,
-                "<span class=\"badge grade\">grade {}</span> ",
-                esc(&f.evidence_grade)
-            );
-        }
-        if f.provisional {
-            out.push_str("<span class=\"badge provisional\">provisional</span>");
-        }
-        if !f.citation.is_empty() {
-            let _ = write!(out, "<p class=\"citation\">{}</p>", esc(&f.citation));
-        }
-        if !f.evidence_against.is_empty() {
-            let _ = write!(
-                out,
-                "<p class=\"against\"><em>Evidence against:</em></p><ul class=\"against\">{}</ul>",
-                f.evidence_against
-                    .iter()
-                    .map(|e| format!("<li>{}</li>", esc(e)))
-                    .collect::<String>()
-            );
-        }
-        out.push_str("</td></tr>");
+        out.push_str("</tbody></table></div>");
     }
-    out.push_str("</tbody></table></div></section>");
+    if !quiet.is_empty() {
+        let _ = write!(
+            out,
+            "<h3>Rules checked and not raised ({})</h3><div class=\"scroll\"><table class=\"flags quiet compact\">\
+             <thead><tr><th>Rule</th><th>Status</th><th>Finding</th><th>Evidence</th></tr></thead><tbody>",
+            quiet.len()
+        );
+        for f in quiet {
+            let _ = write!(
+                out,
+                "<tr class=\"flag quiet\"><td class=\"rule\">{}</td><td>{}</td><td>{}</td><td class=\"evidence\">{}{}</td></tr>",
+                esc(&f.rule_id),
+                esc(&f.status.replace('_', " ")),
+                esc(&f.sentence),
+                evidence_badges(f),
+                if f.citation.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", esc(&f.citation))
+                },
+            );
+        }
+        out.push_str("</tbody></table></div>");
+    }
+    out.push_str("</section>");
+    out
+}
+
+fn evidence_badges(f: &Flag) -> String {
+    let mut out = String::new();
+    if !f.evidence_grade.is_empty() {
+        let _ = write!(
+            out,
+            "<span class=\"badge grade\">grade {}</span> ",
+            esc(&f.evidence_grade)
+        );
+    }
+    if f.provisional {
+        out.push_str("<span class=\"badge provisional\">provisional</span>");
+    }
+    out
+}
+
+/// One row of the main flags table.
+fn flag_row(f: &Flag) -> String {
+    let mut out = String::new();
+    let lc = level_class(&f.level);
+    let status_class = match f.status.as_str() {
+        "raised" => "raised",
+        "indeterminate" => "indeterminate",
+        _ => "quiet",
+    };
+    let _ = write!(
+        out,
+        "<tr class=\"flag level-{lc} status-{status_class}\"><td><span class=\"badge level-{lc}\">{}</span></td><td>{}</td><td class=\"rule\">{}</td><td>",
+        esc(level_name(&f.level)),
+        esc(&f.status.replace('_', " ")),
+        esc(&f.rule_id),
+    );
+    let _ = write!(out, "<p class=\"sentence\">{}</p>", esc(&f.sentence));
+    let what: Vec<String> = [f.structure.as_deref(), f.metric.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(esc)
+        .collect();
+    if !what.is_empty() {
+        let _ = write!(out, "<p class=\"detail\">{}</p>", what.join(" · "));
+    }
+    if !f.timing.is_empty() {
+        let _ = write!(
+            out,
+            "<p class=\"detail\"><em>Timing:</em> {}</p>",
+            join_esc(&f.timing, "; ")
+        );
+    }
+    if !f.covariates.is_empty() {
+        let _ = write!(
+            out,
+            "<p class=\"detail\"><em>Covariates:</em> {}</p>",
+            join_esc(&f.covariates, "; ")
+        );
+    }
+    let _ = write!(
+        out,
+        "</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"evidence\">{}",
+        f.value.map_or("—".into(), fmt_num),
+        f.threshold.as_deref().map_or("—".into(), esc),
+        evidence_badges(f),
+    );
+    if !f.citation.is_empty() {
+        let _ = write!(out, "<p class=\"citation\">{}</p>", esc(&f.citation));
+    }
+    if !f.evidence_against.is_empty() {
+        let _ = write!(
+            out,
+            "<p class=\"against\"><em>Evidence against:</em></p><ul class=\"against\">{}</ul>",
+            f.evidence_against
+                .iter()
+                .map(|e| format!("<li>{}</li>", esc(e)))
+                .collect::<String>()
+        );
+    }
+    out.push_str("</td></tr>");
     out
 }
 
@@ -437,97 +486,105 @@ fn metric_cell(s: &StructureResult, name: &str) -> String {
 
 fn structures(a: &Analysis) -> String {
     let (physical, eqd2) = metric_columns(a);
+    let styles = style_indices(a);
     let mut out = String::from(
         "<section id=\"structures\"><h2>Structures</h2><p class=\"note\">Doses in Gy, volumes in cc. \
          <em>n/a</em>: the metric has no value (hover for the reason). Structures marked \
-         <span class=\"badge derived\">derived</span> were built from others.</p>\
-         <div class=\"scroll\"><table class=\"structures\"><thead>",
+         <span class=\"badge derived\">derived</span> were built from others.</p>",
     );
-    let fixed = 5;
+    // Physical and EQD2/BED metrics in two tables rather than one: side by side they
+    // are wider than a screen or a page.
     if !eqd2.is_empty() {
-        let _ = write!(
-            out,
-            "<tr class=\"group\"><th colspan=\"{fixed}\"></th><th colspan=\"{}\">Physical dose (Gy)</th><th colspan=\"{}\" class=\"eqd2\">EQD2 / BED (Gy)</th></tr>",
-            physical.len().max(1),
-            eqd2.len()
-        );
+        out.push_str("<h3>Physical dose</h3>");
     }
     out.push_str(
-        "<tr><th></th><th>Structure (TG-263)</th><th>ROI name</th><th class=\"num\">Volume (cc)</th><th class=\"num\">In dose grid</th>",
+        "<div class=\"scroll\"><table class=\"structures\"><thead><tr><th></th><th>Structure (TG-263)</th>\
+         <th>ROI name</th><th class=\"num\">Volume (cc)</th><th class=\"num\">In dose grid</th>",
     );
     for m in &physical {
         let _ = write!(out, "<th class=\"num\">{}</th>", esc(m));
     }
-    if physical.is_empty() && !eqd2.is_empty() {
-        out.push_str("<th></th>");
-    }
-    for m in &eqd2 {
-        let _ = write!(out, "<th class=\"num eqd2\">{}</th>", esc(m));
-    }
     out.push_str("</tr></thead><tbody>");
-    let styles = style_indices(a);
     for (s, style) in a.structures.iter().zip(&styles) {
-        let swatch = match style {
-            Some(i) => {
-                // A short line in the curve's colour and dash, as in the legend.
-                let (c, dash) = svg::style(*i);
-                let line = match dash {
-                    "" => "solid",
-                    "2 2" => "dotted",
-                    _ => "dashed",
-                };
-                format!("<span class=\"swatch\" style=\"border-top:3px {line} {c}\"></span>")
-            }
-            None => String::new(),
-        };
-        let mut badges = String::new();
-        if s.derived {
-            badges.push_str(" <span class=\"badge derived\">derived</span>");
-        }
-        if s.empty {
-            badges.push_str(" <span class=\"badge empty\">no contour</span>");
-        }
         let in_grid = match (s.volume_cc, s.volume_in_dose_grid_cc) {
             (Some(v), Some(g)) if v > 0.0 => format!("{:.1} %", 100.0 * g / v),
             _ => "—".into(),
         };
         let _ = write!(
             out,
-            "<tr><td>{swatch}</td><td class=\"name\">{}{badges}</td><td class=\"roi\">{}</td><td class=\"num\">{}</td><td class=\"num\">{in_grid}</td>",
-            esc(display_name(s)),
+            "<tr>{}<td class=\"roi\">{}</td><td class=\"num\">{}</td><td class=\"num\">{in_grid}</td>",
+            name_cells(s, *style),
             esc(&s.name),
             s.volume_cc.map_or("—".into(), fmt_num),
         );
         for m in &physical {
             out.push_str(&metric_cell(s, m));
         }
-        if physical.is_empty() && !eqd2.is_empty() {
-            out.push_str("<td></td>");
-        }
-        for m in &eqd2 {
-            out.push_str(&metric_cell(s, m));
-        }
         out.push_str("</tr>");
     }
     out.push_str("</tbody></table></div>");
-    let models: Vec<String> = a
-        .structures
-        .iter()
-        .filter_map(|s| {
-            s.eqd2_model
-                .as_ref()
-                .map(|m| format!("{}: {}", display_name(s), m))
-        })
-        .collect();
-    if !models.is_empty() && a.dose_models.is_empty() {
-        let _ = write!(
-            out,
-            "<p class=\"note\">EQD2 models: {}</p>",
-            join_esc(&models, "; ")
+    if !eqd2.is_empty() {
+        out.push_str(
+            "<h3>EQD2 / BED</h3><div class=\"scroll\"><table class=\"structures eqd2\"><thead><tr><th></th>\
+             <th>Structure (TG-263)</th><th>Model</th>",
         );
+        for m in &eqd2 {
+            let _ = write!(out, "<th class=\"num\">{}</th>", esc(m));
+        }
+        out.push_str("</tr></thead><tbody>");
+        for (s, style) in a.structures.iter().zip(&styles) {
+            // Structures with no EQD2 value at all (e.g. no α/β) are left out here.
+            if !s
+                .metrics
+                .iter()
+                .any(|m| is_eqd2_metric(&m.name) && m.value.is_ok())
+                && s.eqd2_model.is_none()
+            {
+                continue;
+            }
+            let _ = write!(
+                out,
+                "<tr>{}<td class=\"detail\">{}</td>",
+                name_cells(s, *style),
+                s.eqd2_model.as_deref().map_or("—".into(), esc),
+            );
+            for m in &eqd2 {
+                out.push_str(&metric_cell(s, m));
+            }
+            out.push_str("</tr>");
+        }
+        out.push_str("</tbody></table></div>");
     }
     out.push_str("</section>");
     out
+}
+
+/// The swatch and name cells of a structure row.
+fn name_cells(s: &StructureResult, style: Option<usize>) -> String {
+    let swatch = match style {
+        Some(i) => {
+            // A short line in the curve's colour and dash, as in the legend.
+            let (c, dash) = svg::style(i);
+            let line = match dash {
+                "" => "solid",
+                "2 2" => "dotted",
+                _ => "dashed",
+            };
+            format!("<span class=\"swatch\" style=\"border-top:3px {line} {c}\"></span>")
+        }
+        None => String::new(),
+    };
+    let mut badges = String::new();
+    if s.derived {
+        badges.push_str(" <span class=\"badge derived\">derived</span>");
+    }
+    if s.empty {
+        badges.push_str(" <span class=\"badge empty\">no contour</span>");
+    }
+    format!(
+        "<td>{swatch}</td><td class=\"name\">{}{badges}</td>",
+        esc(display_name(s))
+    )
 }
 
 /// The plot style (colour index) of each structure: structures with any curve get
@@ -924,8 +981,7 @@ h3{font-size:15px;margin:16px 0 6px}
 table{border-collapse:collapse;margin:6px 0;font-size:13px}
 th,td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
 thead th{background:var(--head);font-weight:600;white-space:nowrap}
-tr.group th{text-align:center;font-size:12px;color:var(--muted)}
-th.eqd2,tr.group th.eqd2{background:#eef3fb}
+table.eqd2 thead th{background:#eef3fb}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.na{color:#9aa1ab}
 tbody tr:nth-child(even){background:#fafbfc}
@@ -954,7 +1010,10 @@ tr.flag.status-raised.level-high td:first-child{box-shadow:inset 4px 0 var(--hig
 tr.flag.status-raised.level-very_high{background:#fdeaea}
 tr.flag.status-raised.level-very_high td:first-child{box-shadow:inset 4px 0 var(--very_high)}
 tr.flag.status-indeterminate{background:#f6f6f6}
-tr.flag.status-quiet{color:var(--muted)}
+tr.flag.status-quiet,tr.flag.quiet{color:var(--muted)}
+table.flags.quiet{font-size:12px}
+table.flags.quiet td.evidence{font-size:11.5px}
+.no-flags{font-weight:600}
 tr.flag.status-quiet .badge{opacity:.55}
 .flags p{margin:0 0 3px}
 .flags .detail,.detail{color:var(--muted);font-size:12px}

@@ -332,6 +332,24 @@ fn one_path_per_curve_with_tg263_legend() {
 }
 
 #[test]
+fn physical_and_eqd2_metrics_in_separate_tables() {
+    let html = to_html(&full());
+    let section = element(&html, "id=\"structures\"", "section");
+    assert_eq!(section.matches("<table").count(), 2);
+    let physical = &section[..section.find("<h3>EQD2 / BED</h3>").unwrap()];
+    let eqd2 = &section[section.find("<h3>EQD2 / BED</h3>").unwrap()..];
+    assert!(physical.contains(">Mean[Gy]</th>") && !physical.contains("EQD2Gy"));
+    assert!(eqd2.contains(">Mean[EQD2Gy]</th>") && !eqd2.contains(">Mean[Gy]</th>"));
+    assert!(
+        eqd2.contains("LQ α/β 10 Gy, 3 fx"),
+        "the model is named per structure"
+    );
+    // 12.5 and 15.25 Gy with two decimals; the failed V12Gy shows n/a with its reason.
+    assert!(physical.contains(">12.50</td>") && eqd2.contains(">15.25</td>"));
+    assert!(physical.contains("title=\"outside the grid\">n/a</td>"));
+}
+
+#[test]
 fn curves_are_decimated_to_at_most_400_points() {
     let html = to_html(&full());
     let physical = element(&html, "id=\"dvh-plot\"", "svg");
@@ -475,10 +493,16 @@ fn flags_show_level_grade_citation_and_doubts() {
     let raised = flags
         .find("class=\"flag level-high status-raised\"")
         .unwrap();
+    // Rules that did not fire are listed after, in their own compact table.
+    let quiet_table = flags.find("Rules checked and not raised (1)").unwrap();
     let quiet = flags
-        .find("class=\"flag level-caution status-quiet\"")
+        .find("<td class=\"rule\">H7</td><td>not raised</td>")
         .unwrap();
-    assert!(raised < quiet, "raised flags come first");
+    assert!(
+        raised < quiet_table && quiet_table < quiet,
+        "raised flags come first"
+    );
+    assert_eq!(flags.matches("<table").count(), 2);
     assert!(flags.contains("<span class=\"badge level-high\">high</span>"));
     assert!(flags.contains("grade C"));
     assert!(flags.contains("Stumpf PK et al. 2019"));
