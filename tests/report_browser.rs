@@ -176,8 +176,8 @@ struct SvgCheck {
 }
 
 /// Open `html` twice: once as is for the screenshot (and console check), once with
-/// the probe for the DOM measurements. Returns the SVG checks.
-fn check_in_browser(exe: &Path, html: &Path, name: &str) -> Vec<SvgCheck> {
+/// the probe for the DOM measurements. Returns the SVG checks and the DOM.
+fn check_in_browser(exe: &Path, html: &Path, name: &str) -> (Vec<SvgCheck>, String) {
     let png = artifacts().join(format!("report-{name}.png"));
     let _ = std::fs::remove_file(&png);
     let (_, stderr) = browse(
@@ -252,14 +252,23 @@ fn check_in_browser(exe: &Path, html: &Path, name: &str) -> Vec<SvgCheck> {
             c.width
         );
     }
-    checks
+    (checks, dom)
 }
 
-/// Structures of the plan that have a DVH with volume, from `radtox analyze --format json`.
-fn structures_with_dvh(plan: &Path) -> usize {
+/// What `radtox analyze --format json` finds for the same arguments: the legend name
+/// (TG-263, else ROI name) of every structure with a physical DVH, and the number of
+/// EQD2 DVHs, flags and timeline events.
+struct Expected {
+    dvh_names: Vec<String>,
+    eqd2_curves: usize,
+    flags: usize,
+    timeline_events: usize,
+}
+
+fn expected(args: &[std::ffi::OsString]) -> Expected {
     let out = Command::new(BIN)
         .args(["analyze", "--format", "json"])
-        .arg(plan)
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -268,26 +277,64 @@ fn structures_with_dvh(plan: &Path) -> usize {
         String::from_utf8_lossy(&out.stderr)
     );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    doc["structures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| {
-            s["dvh"]["volume_cc"]
-                .as_array()
-                .is_some_and(|v| v.iter().any(|x| x.as_f64().is_some_and(|x| x > 0.0)))
-        })
-        .count()
+    let has_volume = |c: &serde_json::Value| {
+        c["volume_cc"]
+            .as_array()
+            .is_some_and(|v| v.iter().any(|x| x.as_f64().is_some_and(|x| x > 0.0)))
+    };
+    let structures = doc["structures"].as_array().unwrap();
+    Expected {
+        dvh_names: structures
+            .iter()
+            .filter(|s| has_volume(&s["dvh"]))
+            .map(|s| {
+                s["tg263_name"]
+                    .as_str()
+                    .or(s["name"].as_str())
+                    .unwrap()
+                    .to_string()
+            })
+            .collect(),
+        eqd2_curves: structures
+            .iter()
+            .filter(|s| has_volume(&s["eqd2_dvh"]))
+            .count(),
+        flags: doc["flags"].as_array().map_or(0, |f| f.len()),
+        timeline_events: doc["timeline"]["events"].as_array().map_or(0, |e| e.len()),
+    }
 }
 
-fn fixture_report(fixture: &str) {
+/// True when `radtox report --help` lists `option` (the pipeline and patient options
+/// arrive with the analysis that uses them).
+fn report_has_option(option: &str) -> bool {
+    let out = Command::new(BIN)
+        .args(["report", "--help"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).contains(option)
+}
+
+/// Report one fixture, with its pipeline and example patient file when the binary
+/// takes them, and check it in the browser against what `analyze` found.
+fn fixture_report(fixture: &str, pipeline: &str, patient: &str) {
     let exe = chromium_or_skip!();
-    let plan = root().join("fixtures").join(fixture);
+    let mut args: Vec<std::ffi::OsString> = vec![root().join("fixtures").join(fixture).into()];
+    let (pipeline, patient) = (root().join(pipeline), root().join(patient));
+    let full = report_has_option("--pipeline")
+        && report_has_option("--patient")
+        && pipeline.is_file()
+        && patient.is_file();
+    if full {
+        args.extend(["--pipeline".into(), pipeline.into()]);
+        args.extend(["--patient".into(), patient.into()]);
+    } else {
+        eprintln!("note: {fixture} reported without pipeline and patient file");
+    }
     let dir = tempfile::tempdir().unwrap();
     let html = dir.path().join("report.html");
     let out = Command::new(BIN)
         .arg("report")
-        .arg(&plan)
+        .args(&args)
         .arg("--out")
         .arg(&html)
         .output()
@@ -301,26 +348,51 @@ fn fixture_report(fixture: &str) {
     // The fixtures' patient names must not leak into the report.
     assert!(!text.contains("PHANTOM"), "patient name in the report");
     let _ = std::fs::copy(&html, artifacts().join(format!("report-{fixture}.html")));
-    let checks = check_in_browser(&exe, &html, fixture);
-    let dvh = checks
-        .iter()
-        .find(|c| c.id == "dvh-plot")
-        .expect("a physical DVH plot");
+    let (checks, dom) = check_in_browser(&exe, &html, fixture);
+    let want = expected(&args);
+    let find = |id: &str| checks.iter().find(|c| c.id == id);
+    let dvh = find("dvh-plot").expect("a physical DVH plot");
+    assert_eq!(dvh.curves, want.dvh_names.len(), "one curve per structure");
+    for name in &want.dvh_names {
+        if name.chars().count() <= 30 {
+            assert!(
+                dom.contains(&format!(">{name}</text>")),
+                "{name} missing from the legend"
+            );
+        }
+    }
     assert_eq!(
-        dvh.curves,
-        structures_with_dvh(&plan),
-        "one curve per structure"
+        find("dvh-eqd2-plot").map_or(0, |c| c.curves),
+        want.eqd2_curves,
+        "one EQD2 curve per structure with an EQD2 DVH"
     );
+    assert_eq!(
+        find("timeline-plot").is_some(),
+        want.timeline_events > 0,
+        "timeline drawn exactly when there are events"
+    );
+    assert_eq!(dom.contains("<section id=\"flags\">"), want.flags > 0);
+    if full {
+        assert!(want.eqd2_curves > 0 && want.flags > 0 && want.timeline_events > 0);
+    }
 }
 
 #[test]
 fn brain_srs_report_renders_in_chromium() {
-    fixture_report("brain-srs");
+    fixture_report(
+        "brain-srs",
+        "pipelines/brain-srs.toml",
+        "examples/patients/brain-srs.toml",
+    );
 }
 
 #[test]
 fn breast_left_report_renders_in_chromium() {
-    fixture_report("breast-left");
+    fixture_report(
+        "breast-left",
+        "pipelines/breast-left.toml",
+        "examples/patients/left-breast.toml",
+    );
 }
 
 #[test]
@@ -330,7 +402,7 @@ fn full_report_renders_in_chromium() {
     let html = dir.path().join("full.html");
     std::fs::write(&html, radtox_report::html::to_html(&full_analysis())).unwrap();
     let _ = std::fs::copy(&html, artifacts().join("report-full.html"));
-    let checks = check_in_browser(&exe, &html, "full");
+    let (checks, _) = check_in_browser(&exe, &html, "full");
     let by_id = |id: &str| {
         checks
             .iter()
