@@ -469,24 +469,82 @@ impl<'a> Parser<'a> {
 }
 
 /// Split backslash-separated decimal text (DS, IS) into numbers without allocating per
-/// value. `Err(index)` names the first value (0-based) that is not a number.
+/// value, in one pass over the bytes. `Err(index)` names the first value (0-based) that
+/// is not a number (an empty value between backslashes included).
 pub(crate) fn parse_decimals(bytes: &[u8], out: &mut Vec<f64>) -> Result<(), usize> {
-    let trimmed = trim(bytes);
-    if trimmed.is_empty() {
-        return Ok(());
-    }
-    for (i, part) in trimmed.split(|&b| b == b'\\').enumerate() {
-        let part = trim(part);
-        let v = match fast_decimal(part) {
+    let pad = |c: u8| c == b' ' || c == 0 || c.is_ascii_whitespace();
+    let mut i = 0;
+    let mut index = 0;
+    loop {
+        while bytes.get(i).is_some_and(|&c| pad(c)) {
+            i += 1;
+        }
+        if i >= bytes.len() {
+            // Nothing at all is an empty value (no numbers); nothing after a backslash
+            // is an empty last value, which is an error.
+            return if index == 0 { Ok(()) } else { Err(index) };
+        }
+        let start = i;
+        // Fast path while scanning (Clinger): mantissa below 2^53 and at most 22
+        // fraction digits give the exactly rounded result with one division.
+        let mut mantissa: u64 = 0;
+        let mut digits = 0usize;
+        let mut fraction = 0usize;
+        let mut dot = false;
+        let mut simple = true;
+        let negative = bytes.get(i) == Some(&b'-');
+        if negative || bytes.get(i) == Some(&b'+') {
+            i += 1;
+        }
+        while let Some(&c) = bytes.get(i) {
+            match c {
+                b'0'..=b'9' => {
+                    digits += 1;
+                    if digits <= 18 {
+                        mantissa = mantissa * 10 + u64::from(c - b'0');
+                    } else {
+                        simple = false;
+                    }
+                    fraction += usize::from(dot);
+                }
+                b'.' if !dot => dot = true,
+                b'\\' => break,
+                c if pad(c) => break,
+                _ => simple = false,
+            }
+            i += 1;
+        }
+        let end = i;
+        while bytes.get(i).is_some_and(|&c| pad(c)) {
+            i += 1;
+        }
+        let more = match bytes.get(i) {
+            None => false,
+            Some(b'\\') => {
+                i += 1;
+                true
+            }
+            // Padding inside a value ("1 2"): not a number.
+            Some(_) => return Err(index),
+        };
+        let fast = (simple && digits > 0 && mantissa < 1 << 53)
+            .then(|| POW10.get(fraction).map(|p| mantissa as f64 / p))
+            .flatten();
+        let v = match fast {
+            Some(v) if negative => -v,
             Some(v) => v,
-            None => std::str::from_utf8(part)
-                .ok()
+            None => bytes
+                .get(start..end)
+                .and_then(|b| std::str::from_utf8(b).ok())
                 .and_then(|s| s.parse::<f64>().ok())
-                .ok_or(i)?,
+                .ok_or(index)?,
         };
         out.push(v);
+        index += 1;
+        if !more {
+            return Ok(());
+        }
     }
-    Ok(())
 }
 
 /// Powers of ten exactly representable as f64.
@@ -494,42 +552,6 @@ const POW10: [f64; 23] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
-
-/// `[+-]digits[.digits]` with at most 18 digits whose value is below 2^53: the mantissa
-/// and the power of ten are then exact f64s, and one IEEE division is correctly rounded,
-/// so the result equals `str::parse::<f64>` bit for bit (Clinger's fast path). Anything
-/// else (exponents, long mantissas) returns `None` for the standard parser.
-#[inline]
-fn fast_decimal(s: &[u8]) -> Option<f64> {
-    let (negative, digits) = match s.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        Some((b'+', rest)) => (false, rest),
-        _ => (false, s),
-    };
-    let mut mantissa: u64 = 0;
-    let mut count = 0usize;
-    let mut fraction = 0usize;
-    let mut dot = false;
-    for &c in digits {
-        match c {
-            b'0'..=b'9' => {
-                count += 1;
-                if count > 18 {
-                    return None;
-                }
-                mantissa = mantissa * 10 + u64::from(c - b'0');
-                fraction += usize::from(dot);
-            }
-            b'.' if !dot => dot = true,
-            _ => return None,
-        }
-    }
-    if count == 0 || mantissa >= 1 << 53 {
-        return None;
-    }
-    let v = mantissa as f64 / *POW10.get(fraction)?;
-    Some(if negative { -v } else { v })
-}
 
 /// Strip DICOM padding (space, NUL) and surrounding whitespace.
 pub(crate) fn trim(b: &[u8]) -> &[u8] {
@@ -569,8 +591,11 @@ mod tests {
             parse_decimals(s.as_bytes(), &mut got).unwrap();
             assert_eq!(got[0].to_bits(), want.to_bits(), "{s}");
         }
-        for bad in ["", ".", "-", "1.2.3", "1-2", "abc"] {
-            assert_eq!(fast_decimal(bad.as_bytes()), None, "{bad}");
+        for bad in [
+            ".", "-", "1.2.3", "1-2", "abc", "1\\\\2", "1\\", "1 2", "\\1",
+        ] {
+            let mut got = Vec::new();
+            assert!(parse_decimals(bad.as_bytes(), &mut got).is_err(), "{bad}");
         }
     }
 
