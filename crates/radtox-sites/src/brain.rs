@@ -47,8 +47,8 @@ pub enum PrescriptionSource {
     Roi,
     /// The plan prescription (largest target prescription of the RT Plan).
     Plan,
-    /// No prescription known: the lesion's D98% (its near-minimum dose, the isodose that
-    /// covers it) stands in.
+    /// No prescription known, or the plan's exceeds the lesion's maximum dose: the
+    /// lesion's D98% (its near-minimum dose, the isodose that covers it) stands in.
     NearMinimumD98,
 }
 
@@ -397,20 +397,35 @@ pub fn analyse_brain(
                 .iter()
                 .find(|(n, _)| *n == d.structure.roi_number)
                 .map(|(_, g)| *g);
+            let d98 = (
+                d.dvh.dose_at_volume_percent(98.0),
+                PrescriptionSource::NearMinimumD98,
+            );
             match (roi, ctx.rx()) {
                 (Some(g), _) => (g, PrescriptionSource::Roi),
+                // A plan prescription above the lesion's maximum cannot be its
+                // prescription (e.g. a multi-lesion plan whose "prescription" is a sum
+                // over isocentres): the near-minimum dose stands in, with a warning.
+                (None, Some(g)) if d.dvh.max() < g => {
+                    warnings.push(format!(
+                        "ROI {} '{}': plan prescription {g:.2} Gy exceeds the lesion's maximum \
+                         {:.2} Gy; its D98% stands in as its prescription",
+                        d.structure.roi_number,
+                        d.structure.name,
+                        d.dvh.max()
+                    ));
+                    d98
+                }
                 (None, Some(g)) => (g, PrescriptionSource::Plan),
-                (None, None) => (
-                    d.dvh.dose_at_volume_percent(98.0),
-                    PrescriptionSource::NearMinimumD98,
-                ),
+                (None, None) => d98,
             }
         })
         .collect();
     if rx.iter().any(|r| r.1 == PrescriptionSource::NearMinimumD98) {
         notes.push(
-            "No prescription known: each lesion's D98% (the near-minimum isodose covering it) \
-             stands in for its prescription in CI, GI and the RTOG 90-05 check."
+            "No usable prescription for some lesions (none known, or the plan's exceeds the \
+             lesion's maximum): their D98% (the near-minimum isodose covering them) stands in \
+             for the prescription in CI, GI and the RTOG 90-05 check."
                 .into(),
         );
     }

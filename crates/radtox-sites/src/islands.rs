@@ -295,3 +295,57 @@ pub(crate) fn centroid(samples: &[GridSample]) -> Option<[f64; 3]> {
     }
     Some(c.map(|v| v / w))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array3;
+
+    fn grid(dose: Array3<f32>) -> DoseGrid {
+        let [nz, ny, nx] = [dose.shape()[0], dose.shape()[1], dose.shape()[2]];
+        let ax = |n: usize| (0..n).map(|i| i as f64).collect::<Vec<f64>>();
+        DoseGrid::new(ax(nx), ax(ny), ax(nz), dose).unwrap()
+    }
+
+    #[test]
+    fn corner_neighbours_connect_in_26_neighbourhood() {
+        let mut d = Array3::zeros((4, 4, 4));
+        d[[0, 0, 0]] = 5.0;
+        d[[1, 1, 1]] = 5.0; // touches the first by a corner only
+        d[[3, 3, 3]] = 5.0; // two voxels away: separate
+        let g = grid(d);
+        assert_eq!(Islands::label(&g, 1.0).count, 2);
+        assert_eq!(Islands::label(&g, 6.0).count, 0);
+    }
+
+    #[test]
+    fn interpolated_sample_joins_hottest_corner_island() {
+        let mut d = Array3::zeros((3, 3, 3));
+        d[[1, 1, 0]] = 10.0;
+        d[[1, 1, 2]] = 8.0;
+        let g = grid(d);
+        let isl = Islands::label(&g, 2.0);
+        assert_eq!(isl.count, 2);
+        // x = 0.5 between the 10 Gy voxel and the 0 Gy centre: 5 Gy, island of x = 0.
+        let s = grid_sample(&g, [0.5, 1.0, 1.0], 1.0).unwrap();
+        assert!((s.dose - 5.0).abs() < 1e-6);
+        let a = isl.island_of(&g, &s).unwrap();
+        let s0 = grid_sample(&g, [0.0, 1.0, 1.0], 1.0).unwrap();
+        assert_eq!(isl.island_of(&g, &s0), Some(a));
+        let s2 = grid_sample(&g, [1.75, 1.0, 1.0], 1.0).unwrap();
+        assert_ne!(isl.island_of(&g, &s2), Some(a));
+        // Below the level: no island.
+        let cold = grid_sample(&g, [1.0, 0.0, 0.0], 1.0).unwrap();
+        assert_eq!(isl.island_of(&g, &cold), None);
+        // Outside the grid: no sample.
+        assert!(grid_sample(&g, [-0.5, 1.0, 1.0], 1.0).is_none());
+    }
+
+    #[test]
+    fn voxel_samples_cover_the_grid_volume() {
+        let g = grid(Array3::from_elem((3, 4, 5), 1.0));
+        // Extents: end voxels extend half a spacing out: 5 × 4 × 3 mm³.
+        let v: f64 = voxel_samples(&g).iter().map(|s| s.weight_cc as f64).sum();
+        assert!((v - 0.06).abs() < 1e-7); // f32 weights
+    }
+}

@@ -510,3 +510,27 @@ impl MarrowAnalysis {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::classify;
+
+    #[test]
+    fn bone_names_and_shares() {
+        let s = |n: &str| classify(n).and_then(|c| c.1);
+        assert_eq!(s("Bone_Sternum"), Some(3.0));
+        assert_eq!(s("Ribs"), Some(16.0));
+        assert_eq!(s("Ribs_L"), Some(8.0));
+        assert_eq!(s("Rib05_R"), Some(16.0 / 24.0));
+        assert_eq!(s("VB_T07"), Some(16.0 / 12.0));
+        assert_eq!(s("VB_L3"), Some(12.3 / 5.0));
+        assert_eq!(s("Clavicle_L"), Some(0.4));
+        assert_eq!(s("Scapula_R"), Some(1.4));
+        assert_eq!(s("Humerus_L"), Some(1.15));
+        assert_eq!(s("Bone_Pelvic"), Some(27.4));
+        assert_eq!(s("Bone_Ilium_L"), None);
+        assert!(classify("Bone_Ilium_L").is_some());
+        assert!(classify("Liver").is_none());
+        assert!(classify("Brain").is_none());
+    }
+}
