@@ -51,7 +51,7 @@
 //! // The name mapping said "COEUR" is TG-263 "Heart".
 //! let structures = vec![(heart, Some("Heart".to_string()))];
 //! let h = analyse_heart(&grid, &structures, &SiteContext::default()).unwrap();
-//! let darby = h.darby.unwrap();
+//! let darby = h.darby.as_ref().unwrap();
 //! assert!((darby.mean_heart_dose_gy - 2.0).abs() < 1e-6);
 //! assert!((darby.relative_risk - 1.148).abs() < 1e-6); // 1 + 0.074 × 2
 //! assert_eq!(h.to_site_table().id, "heart");

@@ -147,7 +147,7 @@ fn skin_band_hot_spots() {
         rx * (1.0 + 0.12 * (x * x + y * y).sqrt() / 50.0)
     });
     let structures = vec![(
-        cylinder(1, "BODY", 0.0, 0.0, 50.0, 0.0, 100.0, 2.0),
+        cylinder(1, "BODY", [0.0, 0.0], 50.0, 0.0, 100.0, 2.0),
         Some("External".to_string()),
     )];
     let ctx = SiteContext {
@@ -269,7 +269,7 @@ fn marrow_ct_surrogate_cylinder() {
             -1000.0
         }
     });
-    let body = cylinder(1, "BODY", 0.0, 0.0, 40.0, 0.0, 40.0, 1.0);
+    let body = cylinder(1, "BODY", [0.0, 0.0], 40.0, 0.0, 40.0, 1.0);
     // Dose D = z Gy on a coarser grid.
     let dose = grid(
         axis(-52.0, 52.0, 2.0),

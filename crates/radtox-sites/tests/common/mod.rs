@@ -66,8 +66,7 @@ pub fn cuboid(roi: i32, name: &str, lo: [f64; 3], hi: [f64; 3], dz: f64) -> Stru
 pub fn cylinder(
     roi: i32,
     name: &str,
-    cx: f64,
-    cy: f64,
+    [cx, cy]: [f64; 2],
     r: f64,
     z0: f64,
     z1: f64,
