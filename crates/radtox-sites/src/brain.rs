@@ -135,23 +135,28 @@ pub struct BrainAnalysis {
     pub warnings: Vec<String>,
 }
 
-/// Tokens that mark a composite target ("GTV_all", "PTV total") rather than a lesion.
+/// Tokens that mark a derived or composite structure ("GTV_all", "PTV total",
+/// "PTV1_WALL", "ptv 4 AND 5", "PTV_ring") rather than a lesion.
 fn is_composite(name: &str) -> bool {
-    name.split(|c: char| !c.is_ascii_alphanumeric()).any(|t| {
-        ["all", "total", "sum", "union", "combined"]
-            .iter()
-            .any(|k| t.eq_ignore_ascii_case(k))
-    })
+    const TOKENS: [&str; 11] = [
+        "all", "total", "sum", "union", "combined", "and", "wall", "ring", "shell", "opt", "minus",
+    ];
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|t| TOKENS.iter().any(|k| t.eq_ignore_ascii_case(k)))
 }
 
+/// A lesion of `kind` ("GTV" or "PTV"): named so (TG-263 or own name) with no
+/// contradicting RTROIInterpretedType (a "PTV1_WALL" typed ORGAN is not a lesion), or
+/// typed so whatever its name; never a composite.
 fn is_kind(s: &NamedStructure, kind: &str) -> bool {
-    !s.0.is_empty()
-        && !is_composite(site_name(s))
-        && (starts_with_ci(site_name(s), kind)
-            || s.0
-                .interpreted_type
-                .as_deref()
-                .is_some_and(|t| t.eq_ignore_ascii_case(kind) && starts_with_ci(&s.0.name, kind)))
+    let name = site_name(s);
+    let ty = s.0.interpreted_type.as_deref().map(str::to_ascii_uppercase);
+    let by_name = starts_with_ci(name, kind)
+        && ty
+            .as_deref()
+            .is_none_or(|t| ["GTV", "CTV", "PTV", ""].contains(&t));
+    let by_type = ty.as_deref() == Some(kind);
+    !s.0.is_empty() && !is_composite(name) && (by_name || by_type)
 }
 
 /// The lesions: every GTV when any is contoured, else every PTV.
@@ -292,7 +297,7 @@ fn lesion_data<'a>(
     let Some(occ) = own_occupancy(s, grid, ctx)? else {
         return Ok(None);
     };
-    let samples = occupancy_samples(&occ, grid);
+    let samples = occupancy_samples(&occ, grid, f32::NEG_INFINITY);
     let Some(c) = centroid(&samples) else {
         return Ok(None);
     };
@@ -430,6 +435,15 @@ pub fn analyse_brain(
         );
     }
 
+    let mut levels: Vec<f64> = rx
+        .iter()
+        .map(|r| r.0)
+        .filter(|g| g.is_finite() && *g > 0.0)
+        .collect();
+    levels.sort_by(f64::total_cmp);
+    levels.dedup();
+    // Region samples below the lowest level attributed (half the lowest Rx) never count.
+    let piv_min = levels.first().map_or(f32::INFINITY, |l| (0.5 * l) as f32);
     // PIV / PIV50 region: the External, else every grid voxel.
     let external = select_external(structures);
     let piv_region: Vec<GridSample> =
@@ -440,7 +454,7 @@ pub fn analyse_brain(
                  islands (26-connected dose-grid voxels ≥ the level) attributed to lesions.",
                     occ.name
                 ));
-                occupancy_samples(&occ, grid)
+                occupancy_samples(&occ, grid, piv_min)
             }
             _ => {
                 notes.push(
@@ -448,19 +462,12 @@ pub fn analyse_brain(
                  split into 26-connected islands attributed to lesions."
                         .into(),
                 );
-                voxel_samples(grid)
+                voxel_samples(grid, piv_min)
             }
         };
     let mut piv = vec![0.0; data.len()];
     let mut piv50 = vec![0.0; data.len()];
     let mut rx_merged = vec![false; data.len()];
-    let mut levels: Vec<f64> = rx
-        .iter()
-        .map(|r| r.0)
-        .filter(|g| g.is_finite() && *g > 0.0)
-        .collect();
-    levels.sort_by(f64::total_cmp);
-    levels.dedup();
     for level in levels {
         let a100 = attribute(grid, level, &piv_region, &shapes);
         let a50 = attribute(grid, 0.5 * level, &piv_region, &shapes);
@@ -475,6 +482,7 @@ pub fn analyse_brain(
     drop(piv_region);
 
     // Brain region: brain-minus-targets volumes and the island-level attribution.
+    let island_min = opts.island_level_gy as f32;
     let brain = select_brain(structures);
     let mut brain_volumes = None;
     let island_region: Vec<GridSample> = match brain {
@@ -513,9 +521,9 @@ pub fn analyse_brain(
                          (partial volumes); V10/V12 apply to 1 fraction, V20 to 3, V24 to 5.",
                         b.name
                     ));
-                    occupancy_samples(brain_occ, grid)
+                    occupancy_samples(brain_occ, grid, island_min)
                 }
-                None => voxel_samples(grid),
+                None => voxel_samples(grid, island_min),
             }
         }
         None => {
@@ -524,7 +532,7 @@ pub fn analyse_brain(
                  volumes count whole dose-grid voxels."
                     .into(),
             );
-            voxel_samples(grid)
+            voxel_samples(grid, island_min)
         }
     };
     let island = attribute(grid, opts.island_level_gy, &island_region, &shapes);

@@ -59,20 +59,28 @@ fn grid_sample(grid: &DoseGrid, pos: [f64; 3], weight_cc: f32) -> Option<GridSam
 
 /// Samples of an occupancy: one per occupied cell (centre, fraction × cell volume);
 /// cells whose centre lies outside the dose grid's box are dropped, as in
-/// `radtox_geometry::sample_dose`.
-pub(crate) fn occupancy_samples(occ: &Occupancy, grid: &DoseGrid) -> Vec<GridSample> {
+/// `radtox_geometry::sample_dose`. Only samples with dose ≥ `min_dose` are kept: a
+/// region needs none below the lowest level it is attributed at, and a body-sized region
+/// would otherwise hold millions of samples.
+pub(crate) fn occupancy_samples(
+    occ: &Occupancy,
+    grid: &DoseGrid,
+    min_dose: f32,
+) -> Vec<GridSample> {
     let l = occ.lattice();
     let cell = l.cell_volume_cc();
     occ.cells()
         .filter_map(|([iz, iy, ix], f)| {
             grid_sample(grid, l.cell_centre(iz, iy, ix), (f as f64 * cell) as f32)
         })
+        .filter(|s| s.dose >= min_dose)
         .collect()
 }
 
 /// Every voxel of the grid as a whole-voxel sample (the region when no structure
 /// delimits it); voxel extents as in `radtox_dose::isodose_volume_cc`.
-pub(crate) fn voxel_samples(grid: &DoseGrid) -> Vec<GridSample> {
+/// Voxels with dose below `min_dose` are left out (see [`occupancy_samples`]).
+pub(crate) fn voxel_samples(grid: &DoseGrid, min_dose: f32) -> Vec<GridSample> {
     let (ex, ey, ez) = (
         voxel_extents(&grid.x),
         voxel_extents(&grid.y),
@@ -87,7 +95,7 @@ pub(crate) fn voxel_samples(grid: &DoseGrid) -> Vec<GridSample> {
             * ey.get(iy).copied().unwrap_or(0.0)
             * ez.get(iz).copied().unwrap_or(0.0)
             / 1000.0;
-        if w > 0.0 {
+        if w > 0.0 && d >= min_dose {
             out.push(GridSample {
                 pos: [*x, *y, *z],
                 dose: d,
@@ -345,7 +353,10 @@ mod tests {
     fn voxel_samples_cover_the_grid_volume() {
         let g = grid(Array3::from_elem((3, 4, 5), 1.0));
         // Extents: end voxels extend half a spacing out: 5 × 4 × 3 mm³.
-        let v: f64 = voxel_samples(&g).iter().map(|s| s.weight_cc as f64).sum();
+        let v: f64 = voxel_samples(&g, f32::NEG_INFINITY)
+            .iter()
+            .map(|s| s.weight_cc as f64)
+            .sum();
         assert!((v - 0.06).abs() < 1e-7); // f32 weights
     }
 }

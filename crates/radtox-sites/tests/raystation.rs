@@ -132,3 +132,46 @@ fn dump_plan() {
         dose.grid.mean_spacing()
     );
 }
+
+/// Without GTVs the PTVs are the lesions; derived structures (PTV_ALL, PTV1_WALL typed
+/// ORGAN, "ptv 4 AND 5") are not.
+#[test]
+fn raystation_ptvs_when_no_gtv() {
+    let (Some(rd), Some(rs), Some(rp)) = (data("RD"), data("RS"), data("RP")) else {
+        return;
+    };
+    let dose = radtox_dicom::read_rt_dose(&rd).unwrap();
+    let ss = radtox_dicom::read_rt_struct(&rs).unwrap();
+    let ctx = SiteContext::from_plan(&radtox_dicom::read_rt_plan(&rp).unwrap());
+    let named: Vec<NamedStructure> = ss
+        .structures
+        .iter()
+        .filter(|s| !s.name.starts_with("GTV"))
+        .cloned()
+        .map(|s| (s, None))
+        .collect();
+    let a = analyse_brain(&dose.grid, &named, &ctx, &BrainOptions::default())
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.target_kind, "PTV");
+    let mut names: Vec<&str> = a.lesions.iter().map(|l| l.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["PTV_1", "PTV_2", "PTV_3", "PTV_4", "PTV_5"]);
+    for l in &a.lesions {
+        eprintln!(
+            "{:6} {:6.3} cc diam {:5.1} mm Rx {:5.2} D98 {:5.2} D2 {:5.2} CI {:?} GI {:?} V12 {:6.3} merged {}",
+            l.name,
+            l.volume_cc,
+            l.max_diameter_mm,
+            l.prescription_gy,
+            l.d98_gy,
+            l.d2_gy,
+            l.paddick_ci,
+            l.gradient_index,
+            l.v_island_cc,
+            l.v_island_merged
+        );
+        let ci = l.paddick_ci.unwrap();
+        assert!(ci > 0.0 && ci <= 1.0 + 1e-9);
+    }
+}
