@@ -173,7 +173,7 @@ fn select_targets(structures: &[NamedStructure]) -> Option<(&'static str, Vec<&S
 
 /// The brain: "Brain", else a brain-minus-something structure ("BRAIN - PTV",
 /// "Brain-GTV"), which excludes its targets already.
-fn select_brain(structures: &[NamedStructure]) -> Option<(&Structure, bool)> {
+pub(crate) fn select_brain(structures: &[NamedStructure]) -> Option<(&Structure, bool)> {
     if let Some(b) = find_exact(structures, &["Brain"]) {
         return Some((&b.0, false));
     }

@@ -14,6 +14,9 @@
 //! | [`analyse_lung`] | total and ipsilateral lung V5, V20, mean | `lung` |
 //! | [`analyse_skin_band`] | 5 mm skin band V105/V107/V110 % Rx, max | `skin` |
 //!
+//! [`analyse_sites`] runs every analysis whose structures are present and
+//! [`SiteResults::to_site_tables`] gives the report's tables in a fixed order.
+//!
 //! Structures are recognised by their TG-263 name when the name mapping gave one, else
 //! by their own name, case-insensitively. Every volume uses partial volumes
 //! (`radtox-geometry` occupancies); unions and differences are taken on a common lattice.
@@ -57,6 +60,7 @@
 //! assert_eq!(h.to_site_table().id, "heart");
 //! ```
 
+mod all;
 mod brain;
 mod common;
 mod error;
@@ -65,6 +69,7 @@ mod islands;
 mod marrow;
 mod thorax;
 
+pub use all::{SiteOptions, SiteResults, analyse_sites};
 pub use brain::{
     BrainAnalysis, BrainOptions, BrainVolumes, Lesion, PrescriptionSource, analyse_brain,
     max_diameter_mm, rtog_9005_max_dose_gy,

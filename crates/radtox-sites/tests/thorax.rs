@@ -331,3 +331,85 @@ fn marrow_ct_surrogate_cylinder() {
         "{e}"
     );
 }
+
+/// A breast-like phantom through `analyse_sites`: no brain analysis for a breast PTV,
+/// tables in a fixed order, the CT surrogate when no bone is contoured.
+#[test]
+fn all_sites_on_a_thorax_phantom() {
+    let xy = axis(-60.0, 60.0, 2.0);
+    let g = grid(xy.clone(), xy.clone(), axis(-4.0, 84.0, 2.0), |x, _, _| {
+        0.4 * (x + 60.0)
+    });
+    let mut structures = vec![
+        (
+            cylinder(1, "BODY", [0.0, 0.0], 55.0, 0.0, 80.0, 2.0),
+            Some("External".to_string()),
+        ),
+        (
+            cuboid(2, "Heart", [0.0, -10.0, 10.0], [20.0, 10.0, 30.0], 2.0),
+            None,
+        ),
+        (
+            cuboid(3, "Lung_L", [25.0, -20.0, 10.0], [45.0, 20.0, 70.0], 2.0),
+            None,
+        ),
+        (
+            cuboid(4, "Lung_R", [-45.0, -20.0, 10.0], [-25.0, 20.0, 70.0], 2.0),
+            None,
+        ),
+        (
+            cuboid(
+                5,
+                "PTV_Boost",
+                [30.0, -40.0, 30.0],
+                [40.0, -30.0, 40.0],
+                2.0,
+            ),
+            None,
+        ),
+    ];
+    let ctx = SiteContext {
+        prescription_gy: Some(40.0),
+        fractions: Some(15),
+        ..Default::default()
+    };
+    let opts = SiteOptions {
+        laterality: Some(Laterality::Left),
+        ..Default::default()
+    };
+    let r = analyse_sites(&g, &structures, &ctx, &opts, None).unwrap();
+    assert!(r.brain.is_none(), "a breast PTV is not a brain lesion");
+    assert!(r.marrow.is_none());
+    let ids: Vec<String> = r.to_site_tables().into_iter().map(|t| t.id).collect();
+    assert_eq!(ids, ["heart", "lung", "skin"]);
+    // The heart spans x ∈ [0, 20]: mean 0.4 × 70 = 28 Gy.
+    assert!(
+        (r.heart
+            .as_ref()
+            .unwrap()
+            .darby
+            .as_ref()
+            .unwrap()
+            .mean_heart_dose_gy
+            - 28.0)
+            .abs()
+            < 0.01
+    );
+
+    // With a CT and no bone contoured: the surrogate, inside the External.
+    let ct = grid(xy.clone(), xy, axis(0.0, 80.0, 2.0), |x, y, _| {
+        if x * x + y * y <= 25.0 { 1000.0 } else { 0.0 }
+    });
+    let r = analyse_sites(&g, &structures, &ctx, &opts, Some(&ct)).unwrap();
+    let m = r.marrow.as_ref().unwrap();
+    assert!(m.ct_surrogate && m.bones[0].volume_cc > 0.0);
+    // A contoured bone takes precedence over the CT.
+    structures.push((
+        cuboid(6, "Sternum", [-5.0, -50.0, 20.0], [5.0, -40.0, 60.0], 2.0),
+        None,
+    ));
+    let r = analyse_sites(&g, &structures, &ctx, &opts, Some(&ct)).unwrap();
+    assert!(!r.marrow.as_ref().unwrap().ct_surrogate);
+    let json = serde_json::to_value(&r).unwrap();
+    assert!(json["marrow"]["bones"][0]["v_cc"].is_array());
+}
