@@ -179,6 +179,58 @@ struct Entry {
     h: Header,
 }
 
+/// The CT slices of one plan among those in its frame of reference: the series the
+/// structure set was drawn on when it names one, else the only series, else the
+/// largest (with a note). Several series in one frame (4D CT phases, a re-scan) would
+/// otherwise stack into one impossible volume.
+fn choose_ct(
+    entries: &[Entry],
+    candidates: &[usize],
+    structure: &Header,
+) -> (Vec<PathBuf>, Option<String>) {
+    let mut series: BTreeMap<Option<&str>, Vec<usize>> = BTreeMap::new();
+    for &i in candidates {
+        series
+            .entry(entries[i].h.series_instance_uid.as_deref())
+            .or_default()
+            .push(i);
+    }
+    let paths = |v: &[usize]| {
+        v.iter()
+            .map(|&i| entries[i].path.clone())
+            .collect::<Vec<_>>()
+    };
+    if series.len() <= 1 {
+        return (paths(candidates), None);
+    }
+    if let Some(v) = structure
+        .referenced_series
+        .iter()
+        .find_map(|uid| series.get(&Some(uid.as_str())))
+    {
+        return (
+            paths(v),
+            Some(format!(
+                "{} CT series share the frame of reference; chose the one the structure set references",
+                series.len()
+            )),
+        );
+    }
+    // Largest series; ties broken by the series UID order (deterministic).
+    let best = series
+        .iter()
+        .max_by(|a, b| a.1.len().cmp(&b.1.len()).then(b.0.cmp(a.0)))
+        .map(|(_, v)| paths(v))
+        .unwrap_or_default();
+    (
+        best,
+        Some(format!(
+            "{} CT series share the frame of reference and the structure set names none of them; chose the largest",
+            series.len()
+        )),
+    )
+}
+
 /// True when the two files hold the same bytes.
 fn same_content(a: &Path, b: &Path) -> bool {
     match (std::fs::metadata(a), std::fs::metadata(b)) {
@@ -434,7 +486,9 @@ pub fn discover(root: &Path) -> Discovery {
     let mut out: Vec<DiscoveredPlan> = Vec::new();
     for ((s, identity), g) in groups {
         let structure = &entries[s];
-        let ct = names(&same_frame(&cts, &structure.h));
+        let (ct, ct_note) = choose_ct(&entries, &same_frame(&cts, &structure.h), &structure.h);
+        let mut notes = g.notes;
+        notes.extend(ct_note);
         let base = identity
             .or_else(|| {
                 g.doses
@@ -448,7 +502,6 @@ pub fn discover(root: &Path) -> Discovery {
                     .map(|f| f.to_string_lossy().into_owned())
                     .unwrap_or_default()
             });
-        let mut notes = g.notes;
         let members = g.doses.iter().copied().chain([s]).chain(g.plan);
         for i in members {
             if let Some(n) = file_notes.get(&i) {

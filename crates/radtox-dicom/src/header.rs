@@ -20,6 +20,8 @@ pub(crate) struct Header {
     pub reference: Option<String>,
     /// Patient ID, only to group files and pseudonymise keys; never logged.
     pub patient_id: Option<String>,
+    /// RT Struct: the image series it was drawn on (RTReferencedSeriesSequence).
+    pub referenced_series: Vec<String>,
 }
 
 pub(crate) fn read_header(path: &Path) -> Result<Header, DicomError> {
@@ -52,6 +54,19 @@ pub(crate) fn read_header(path: &Path) -> Result<Header, DicomError> {
         ),
         _ => None,
     };
+    let mut referenced_series = Vec::new();
+    if kind == Kind::Struct {
+        for f in a.items(tags::REFERENCED_FRAME_OF_REFERENCE_SEQUENCE) {
+            let f = a.with_context(f, "");
+            for st in f.items(tags::RT_REFERENCED_STUDY_SEQUENCE) {
+                let st = a.with_context(st, "");
+                for se in st.items(tags::RT_REFERENCED_SERIES_SEQUENCE) {
+                    referenced_series
+                        .extend(a.with_context(se, "").str_opt(tags::SERIES_INSTANCE_UID));
+                }
+            }
+        }
+    }
     Ok(Header {
         kind,
         sop_instance_uid: a.str_opt(tags::SOP_INSTANCE_UID),
@@ -60,5 +75,6 @@ pub(crate) fn read_header(path: &Path) -> Result<Header, DicomError> {
         frame_of_reference_uid: frame,
         reference,
         patient_id: a.str_opt(tags::PATIENT_ID),
+        referenced_series,
     })
 }

@@ -336,6 +336,11 @@ impl<'a> Parser<'a> {
                 vr = dict;
             }
         }
+        if len == UNDEFINED && &vr != b"SQ" && tag != PIXEL_DATA {
+            // Only sequences (and encapsulated pixel data) have undefined length; in
+            // implicit VR this is how private sequences, unknown to the dictionary, look.
+            vr = *b"SQ";
+        }
         if &vr == b"SQ" {
             let (items, next) = self.items(start, len, inner, depth + 1, tag)?;
             return Ok((
@@ -633,6 +638,26 @@ mod tests {
             panic!("not bytes")
         };
         assert_eq!(&b[s..e], b"7 ");
+    }
+
+    #[test]
+    fn private_undefined_length_sequence_in_implicit_vr() {
+        // (0009,1010) private, undefined length { item { (0009,1011) "ab" } }, then
+        // (0010,0020) "ID".
+        let mut b = Vec::new();
+        b.extend_from_slice(&[0x09, 0x00, 0x10, 0x10]);
+        b.extend_from_slice(&u32::MAX.to_le_bytes());
+        b.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0]);
+        b.extend_from_slice(&u32::MAX.to_le_bytes());
+        b.extend_from_slice(&[0x09, 0x00, 0x11, 0x10, 2, 0, 0, 0, b'a', b'b']);
+        b.extend_from_slice(&[0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]);
+        b.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        b.extend_from_slice(&[0x10, 0x00, 0x20, 0x00, 2, 0, 0, 0, b'I', b'D']);
+        let (set, err) = Parser::new(&b).top_level(0, IMPLICIT_LE, &mut |_, _| false);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(set.elements.len(), 2);
+        assert!(matches!(&set.elements[0].value, RawValue::Items(i) if i.len() == 1));
+        assert_eq!(&set.elements[1].vr, b"LO");
     }
 
     #[test]

@@ -295,3 +295,122 @@ fn shared_real_exports() {
         assert_eq!(sanitize_component(&p.key), p.key);
     }
 }
+
+/// A header-only CT slice (no pixels needed for discovery) in phantom `name`'s study and
+/// frame of reference.
+fn ct_slice(path: &Path, name: &str, series: &str, n: usize) {
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::tags;
+    let mut o = dicom_object::InMemDicomObject::new_empty();
+    let sop = format!("{series}.{n}");
+    for (tag, vr, v) in [
+        (tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.2"),
+        (tags::SOP_INSTANCE_UID, VR::UI, sop.as_str()),
+        (tags::MODALITY, VR::CS, "CT"),
+        (tags::STUDY_INSTANCE_UID, VR::UI, &uid(name, "study")),
+        (tags::SERIES_INSTANCE_UID, VR::UI, series),
+        (
+            tags::FRAME_OF_REFERENCE_UID,
+            VR::UI,
+            &uid(name, "frame-of-reference"),
+        ),
+    ] {
+        o.put(DataElement::new(tag, vr, PrimitiveValue::from(v)));
+    }
+    let meta = dicom_object::meta::FileMetaTableBuilder::new()
+        .transfer_syntax("1.2.840.10008.1.2.1")
+        .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.2")
+        .media_storage_sop_instance_uid(&sop);
+    o.with_meta(meta).unwrap().write_to_file(path).unwrap();
+}
+
+/// Make the structure set name `series` in its RTReferencedSeriesSequence.
+fn reference_series(rtstruct: &Path, name: &str, series: &str) {
+    use dicom_core::value::DataSetSequence;
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::tags;
+    use dicom_object::InMemDicomObject;
+    let item = |pairs: Vec<(dicom_core::Tag, VR, String)>,
+                seq: Option<(dicom_core::Tag, InMemDicomObject)>| {
+        let mut o = InMemDicomObject::new_empty();
+        for (t, vr, v) in pairs {
+            o.put(DataElement::new(t, vr, PrimitiveValue::from(v)));
+        }
+        if let Some((t, child)) = seq {
+            o.put(DataElement::new(
+                t,
+                VR::SQ,
+                DataSetSequence::from(vec![child]),
+            ));
+        }
+        o
+    };
+    let series_item = item(
+        vec![(tags::SERIES_INSTANCE_UID, VR::UI, series.into())],
+        None,
+    );
+    let study_item = item(
+        vec![(
+            tags::REFERENCED_SOP_INSTANCE_UID,
+            VR::UI,
+            uid(name, "study"),
+        )],
+        Some((tags::RT_REFERENCED_SERIES_SEQUENCE, series_item)),
+    );
+    let frame_item = item(
+        vec![(
+            tags::FRAME_OF_REFERENCE_UID,
+            VR::UI,
+            uid(name, "frame-of-reference"),
+        )],
+        Some((tags::RT_REFERENCED_STUDY_SEQUENCE, study_item)),
+    );
+    let mut obj = dicom_object::open_file(rtstruct).unwrap();
+    obj.put(DataElement::new(
+        tags::REFERENCED_FRAME_OF_REFERENCE_SEQUENCE,
+        VR::SQ,
+        DataSetSequence::from(vec![frame_item]),
+    ));
+    obj.write_to_file(rtstruct).unwrap();
+}
+
+#[test]
+fn ct_series_of_a_plan_are_chosen_by_reference_else_the_largest() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    let [_, rtstruct, _] = plan_files(&r.join("plan"), brain_srs(), "hotel", "");
+    let mut small = Vec::new();
+    let mut large = Vec::new();
+    for n in 0..2 {
+        let p = r.join(format!("ct/a/{n}.dcm"));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        ct_slice(&p, "hotel", "1.2.3.100", n);
+        small.push(p);
+    }
+    for n in 0..3 {
+        let p = r.join(format!("ct/b/{n}.dcm"));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        ct_slice(&p, "hotel", "1.2.3.200", n);
+        large.push(p);
+    }
+    let d = discover(r);
+    assert_eq!(d.plans.len(), 1, "{d:#?}");
+    assert_eq!(d.plans[0].ct, large);
+    assert!(
+        d.plans[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("chose the largest")),
+        "{:?}",
+        d.plans[0].notes
+    );
+
+    reference_series(&rtstruct, "hotel", "1.2.3.100");
+    let d = discover(r);
+    assert_eq!(d.plans[0].ct, small, "{d:#?}");
+    assert!(
+        d.plans[0].notes.iter().any(|n| n.contains("references")),
+        "{:?}",
+        d.plans[0].notes
+    );
+}
