@@ -2,10 +2,9 @@
 //!
 //! Batch mode and QA gating on top of the single-plan analysis (`radtox-analysis`):
 //!
-//! * [`discover`]: every plan of an archive found by content and grouped by DICOM-RT
-//!   references (RT Dose → RT Plan → RT Structure Set) and frame of reference, with a
-//!   reason for every group that cannot be formed ([`DiscoveryProblem`]).
-//! * [`run_batch`]: analyse the plans of one [`Shard`] in parallel with bounded memory,
+//! * [`run_batch`]: find every plan of an archive (`radtox_dicom::discover`: by content,
+//!   grouped by DICOM-RT references), analyse the plans of one [`Shard`] in parallel with
+//!   bounded memory,
 //!   each output written atomically, resumable by content hash; one bad plan goes to
 //!   `errors.csv` and the rest go on. Layout of the output directory in [`run`].
 //! * [`merge`]: join shard outputs, refusing shards made with different settings.
@@ -31,7 +30,6 @@
 
 mod atomic;
 pub mod check;
-mod discover;
 mod error;
 mod merge;
 pub mod privacy;
@@ -39,14 +37,13 @@ mod progress;
 pub mod rows;
 pub mod run;
 mod shard;
+mod walk;
 
 pub use atomic::write_atomic;
-pub use discover::{
-    DiscoveredPlan, Discovery, DiscoveryProblem, Header, Role, discover, files_under,
-};
 pub use error::BatchError;
 pub use merge::{MergeSummary, merge};
 pub use privacy::{Pseudonymizer, Scrubber, sanitise_component};
 pub use progress::ConsoleProgress;
 pub use run::{BatchOptions, Event, PlanRecord, Progress, Silent, Summary, run_batch};
 pub use shard::{Shard, shard_of};
+pub use walk::files_under;

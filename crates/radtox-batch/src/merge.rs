@@ -100,10 +100,12 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<MergeSummary, BatchError> {
         match &counts {
             Some(prev) if *prev != c => {
                 return Err(BatchError::Merge(format!(
-                    "{} scanned a different archive ({} files) than the other shards ({} files)",
+                    "{} scanned a different archive ({} plans, {} problems) than the other shards ({} plans, {} problems)",
                     dir.display(),
-                    c.files_scanned,
-                    prev.files_scanned
+                    c.plans_found,
+                    c.problems_found,
+                    prev.plans_found,
+                    prev.problems_found
                 )));
             }
             _ => counts = Some(c),

@@ -26,12 +26,13 @@
 //! pool of `jobs` threads.
 
 use crate::atomic::{remove_stale_temporaries, write_atomic};
-use crate::discover::{DiscoveredPlan, Discovery, DiscoveryProblem, discover};
 use crate::error::BatchError;
 use crate::privacy::{Pseudonymizer, Scrubber, sanitise_component};
 use crate::rows::{FLAG_HEADER, FlagRow, METRIC_HEADER, MetricRow, flag_rows, metric_rows};
 use crate::shard::Shard;
+use crate::walk::patient_name;
 use radtox_analysis::{AnalysisOptions, PlanInputs};
+use radtox_dicom::{DiscoveredPlan, Discovery, DiscoveryProblem};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -54,8 +55,12 @@ pub struct BatchOptions {
     pub pseudonymizer: Option<Pseudonymizer>,
     /// Redo plans whose last attempt failed even if nothing changed.
     pub retry_failed: bool,
-    /// Other settings that change results (e.g. a pipeline's or patient file's hash),
-    /// recorded in the manifest and part of the settings hash.
+    /// PatientID → patient file (`radtox-patient/1`) for the risk rules. A plan whose
+    /// patient is listed is analysed with that file; the file's content is part of the
+    /// plan's input hash.
+    pub patients: BTreeMap<String, PathBuf>,
+    /// Other settings that change results, recorded in the manifest and part of the
+    /// settings hash.
     pub extra_settings: BTreeMap<String, String>,
 }
 
@@ -67,6 +72,7 @@ impl Default for BatchOptions {
             jobs: 0,
             pseudonymizer: None,
             retry_failed: false,
+            patients: BTreeMap::new(),
             extra_settings: BTreeMap::new(),
         }
     }
@@ -93,6 +99,14 @@ impl BatchOptions {
             "sampling": format!("{:?}", a.sampling),
             "dvh_bin_width_gy": a.dvh_bin_width_gy,
             "include_dvh": a.include_dvh,
+            // Debug lists every loaded rule, name table and include: any change to the
+            // pipeline changes the hash. Only the hash is recorded.
+            "pipeline": a.pipeline.as_ref().map(|p| blake3::hash(format!("{p:?}").as_bytes()).to_hex().to_string()),
+            "lq_model": format!("{:?}", a.lq_model),
+            "fractions_override": a.fractions_override,
+            "alpha_beta_default": a.alpha_beta_default,
+            "derived": a.derived.iter().map(|d| format!("{d:?}")).collect::<Vec<_>>(),
+            "patients_table": !self.patients.is_empty(),
             "pseudonymize": self.pseudonymizer.is_some(),
             "pseudonym_key_fingerprint": self.pseudonymizer.as_ref().map(|p| p.fingerprint()),
             "extra": self.extra_settings,
@@ -129,6 +143,8 @@ pub struct PlanRecord {
     pub input_hash: String,
     pub settings_hash: String,
     pub inputs: Vec<InputFile>,
+    /// How discovery grouped the files (fallbacks, ignored duplicate copies).
+    pub notes: Vec<String>,
     pub error: Option<String>,
     pub metrics: Vec<MetricRow>,
     pub flags: Vec<FlagRow>,
@@ -191,10 +207,25 @@ fn patient_key(plan: &DiscoveredPlan, p: Option<&Pseudonymizer>) -> String {
     }
 }
 
+/// Every input file of a plan: doses, structure set, plan.
+fn plan_files(plan: &DiscoveredPlan) -> Vec<&Path> {
+    let mut f: Vec<&Path> = plan.doses.iter().map(PathBuf::as_path).collect();
+    f.push(&plan.structure_set);
+    f.extend(plan.plan.as_deref());
+    f
+}
+
 /// The replacements applied to everything written for `plan`: the root prefix always
 /// (outputs do not depend on where the archive is mounted), and with pseudonymisation the
-/// patient's ID and name and every path component that contains them.
-fn scrubber_for(root: &Path, plan: &DiscoveredPlan, p: Option<&Pseudonymizer>) -> Scrubber {
+/// patient's ID and name, and every input path, whole (a folder or file may be named
+/// after the patient).
+fn scrubber_for(
+    root: &Path,
+    plan: &DiscoveredPlan,
+    patient_name: Option<&str>,
+    extra_files: &[&Path],
+    p: Option<&Pseudonymizer>,
+) -> Scrubber {
     let mut s = Scrubber::default();
     let root_text = root.display().to_string();
     s.replace(&format!("{}/", root_text.trim_end_matches('/')), "");
@@ -205,25 +236,31 @@ fn scrubber_for(root: &Path, plan: &DiscoveredPlan, p: Option<&Pseudonymizer>) -
         s.replace_token(id, &pseudonym);
         words.push(id.clone());
     }
-    if let Some(name) = &plan.patient_name {
-        let parts: Vec<&str> = name
+    if let Some(name) = patient_name {
+        s.replace(name, &pseudonym);
+        s.replace(&name.replace('^', " "), &pseudonym);
+        for w in name
             .split(['^', ' ', ','])
             .map(str::trim)
             .filter(|w| w.chars().count() >= 2)
-            .collect();
-        s.replace(name, &pseudonym);
-        s.replace(&name.replace('^', " "), &pseudonym);
-        for w in &parts {
+        {
             s.replace_token(w, &pseudonym);
             words.push(w.to_string());
         }
     }
-    for f in plan.files() {
-        let rel = f.strip_prefix(root).unwrap_or(f);
-        for c in rel.components() {
-            let c = c.as_os_str().to_string_lossy();
-            if words.iter().any(|w| c.contains(w.as_str())) {
-                s.replace(&c, &p.token("path", &c));
+    let mut files = plan_files(plan);
+    files.extend_from_slice(extra_files);
+    for f in files {
+        let rel = relative(root, f);
+        let token = p.token("path", &rel);
+        s.replace(&f.display().to_string(), &token);
+        s.replace(&rel, &token);
+        // Messages often quote the file name alone; folders named after the patient
+        // are caught by the ID and name rules above.
+        if let Some(name) = f.file_name() {
+            let name = name.to_string_lossy();
+            if words.iter().any(|w| name.contains(w.as_str())) {
+                s.replace(&name, &token);
             }
         }
     }
@@ -235,10 +272,12 @@ fn relative(root: &Path, f: &Path) -> String {
 }
 
 /// Hash the inputs of a plan: per file, and one value over roles, relative paths (so a
-/// moved file counts as a change) and file hashes.
+/// moved file counts as a change) and file hashes. The patient file, when the plan's
+/// patient has one, is an input too.
 fn hash_inputs(
     root: &Path,
     plan: &DiscoveredPlan,
+    patient_file: Option<&Path>,
     scrub: &Scrubber,
 ) -> Result<(Vec<InputFile>, String), String> {
     let mut files = Vec::new();
@@ -247,6 +286,9 @@ fn hash_inputs(
     roles.push(("rtstruct", &plan.structure_set));
     if let Some(p) = &plan.plan {
         roles.push(("rtplan", p));
+    }
+    if let Some(p) = patient_file {
+        roles.push(("patient", p));
     }
     let mut all = blake3::Hasher::new();
     for (role, path) in roles {
@@ -302,7 +344,15 @@ fn process(
     pool: &rayon::ThreadPool,
 ) -> Result<(PlanRecord, bool), BatchError> {
     let p = opts.pseudonymizer.as_ref();
-    let scrub = scrubber_for(root, plan, p);
+    let patient_file = plan
+        .patient_id
+        .as_ref()
+        .and_then(|id| opts.patients.get(id))
+        .map(PathBuf::as_path);
+    // The name is only needed to remove it; without pseudonymisation it is not read.
+    let patient_name = p.and_then(|_| plan_files(plan).iter().find_map(|f| patient_name(f)));
+    let extra: Vec<&Path> = patient_file.into_iter().collect();
+    let scrub = scrubber_for(root, plan, patient_name.as_deref(), &extra, p);
     let patient = patient_key(plan, p);
     let record_path = records_dir(out).join(format!("{}.json", plan.key));
     let mut rec = PlanRecord {
@@ -314,11 +364,12 @@ fn process(
         input_hash: String::new(),
         settings_hash: settings_hash.to_string(),
         inputs: Vec::new(),
+        notes: plan.notes.iter().map(|n| scrub.scrub(n)).collect(),
         error: None,
         metrics: Vec::new(),
         flags: Vec::new(),
     };
-    match hash_inputs(root, plan, &scrub) {
+    match hash_inputs(root, plan, patient_file, &scrub) {
         Ok((files, h)) => {
             rec.inputs = files;
             rec.input_hash = h;
@@ -341,9 +392,20 @@ fn process(
         rtplan: plan.plan.clone(),
         notes: plan.notes.clone(),
     };
+    let mut analysis_opts = opts.analysis.clone();
+    if let Some(f) = patient_file {
+        match radtox_analysis::load_patient(f) {
+            Ok(pf) => analysis_opts.patient = Some(pf),
+            Err(e) => {
+                rec.error = Some(scrub.scrub(&format!("patient file: {e}")));
+                write_record(&record_path, &rec)?;
+                return Ok((rec, false));
+            }
+        }
+    }
     // A panic inside the analysis of one plan must not take the batch down.
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        pool.install(|| radtox_analysis::analyze(&inputs, &opts.analysis))
+        pool.install(|| radtox_analysis::analyze(&inputs, &analysis_opts))
     }));
     let analysis = match result {
         Ok(Ok(a)) => a,
@@ -431,17 +493,25 @@ pub fn run_batch(
             what: "a thread pool".into(),
             message: e.to_string(),
         })?;
-    let discovery = pool.install(|| discover(&root, skip))?;
+    let discovery = pool.install(|| radtox_dicom::discover(&root));
+    // Outputs are never DICOM, but an output folder inside the root must not feed
+    // anything back into the run.
+    let outside = |f: &Path| skip.is_none_or(|s| !f.starts_with(s));
     let mine: Vec<&DiscoveredPlan> = discovery
         .plans
         .iter()
-        .filter(|p| opts.shard.contains(&p.key))
+        .filter(|p| opts.shard.contains(&p.key) && plan_files(p).iter().all(|f| outside(f)))
         .collect();
-    let problems: Vec<_> = discovery
+    let problems: Vec<ProblemEntry> = discovery
         .problems
         .iter()
+        .filter(|p| p.files.iter().all(|f| outside(f)))
+        .map(|p| problem_entry(&root, p, opts.pseudonymizer.as_ref()))
         .filter(|p| opts.shard.contains(&p.key))
         .collect();
+    // Sorted by key, as a merge of shards sorts them: same archive, same manifest.
+    let mut problems = problems;
+    problems.sort_by(|a, b| a.key.cmp(&b.key));
     progress.event(&Event::Started {
         plans: mine.len(),
         problems: problems.len(),
@@ -521,10 +591,7 @@ pub fn run_batch(
         shard: Some(opts.shard),
         merged_from: Vec::new(),
         discovery_counts: DiscoveryCounts::from(&discovery),
-        problems: problems
-            .iter()
-            .map(|p| problem_entry(&root, p, opts.pseudonymizer.as_ref()))
-            .collect(),
+        problems,
     };
     let keys: Vec<String> = results.iter().map(|(r, _)| r.plan.clone()).collect();
     summary.elapsed_s = started.elapsed().as_secs_f64();
@@ -547,22 +614,42 @@ pub fn run_batch(
 
 /// A discovery problem for the outputs: paths relative to the root; with
 /// pseudonymisation every path (which may hold a patient's name) becomes a keyed token,
-/// in the file list and in the reason alike.
+/// in the file list and in the reason alike. The key (`d` + 16 hex digits of the sorted
+/// relative paths) decides the problem's shard.
 fn problem_entry(root: &Path, p: &DiscoveryProblem, ps: Option<&Pseudonymizer>) -> ProblemEntry {
-    let rels: Vec<String> = p.files.iter().map(|f| relative(root, f)).collect();
+    let mut rels: Vec<String> = p.files.iter().map(|f| relative(root, f)).collect();
+    rels.sort();
+    let mut h = blake3::Hasher::new();
+    for r in &rels {
+        h.update(r.as_bytes());
+        h.update(&[0]);
+    }
+    h.update(p.reason.as_bytes());
+    let key = format!("d{}", &h.finalize().to_hex()[..16]);
+    let mut scrub = Scrubber::default();
+    let root_text = root.display().to_string();
+    scrub.replace(&format!("{}/", root_text.trim_end_matches('/')), "");
     let Some(ps) = ps else {
         return ProblemEntry {
-            key: p.key.clone(),
+            key,
             files: rels,
-            reason: p.reason.clone(),
+            reason: scrub.scrub(&p.reason),
         };
     };
-    let mut scrub = Scrubber::default();
-    for r in &rels {
-        scrub.replace(r, &ps.token("path", r));
+    for (f, r) in p
+        .files
+        .iter()
+        .zip(p.files.iter().map(|f| relative(root, f)))
+    {
+        let token = ps.token("path", &r);
+        scrub.replace(&f.display().to_string(), &token);
+        scrub.replace(&r, &token);
+        if let Some(name) = f.file_name() {
+            scrub.replace(&name.to_string_lossy(), &token);
+        }
     }
     ProblemEntry {
-        key: p.key.clone(),
+        key,
         files: rels.iter().map(|r| ps.token("path", r)).collect(),
         reason: scrub.scrub(&p.reason),
     }
@@ -575,20 +662,20 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// Scan figures of the whole archive.
+/// Scan figures of the whole archive (the same in every shard).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DiscoveryCounts {
-    pub files_scanned: usize,
+    pub plans_found: usize,
+    pub problems_found: usize,
     pub non_dicom_files: usize,
-    pub other_dicom_files: usize,
 }
 
 impl From<&Discovery> for DiscoveryCounts {
     fn from(d: &Discovery) -> Self {
         DiscoveryCounts {
-            files_scanned: d.files_scanned,
-            non_dicom_files: d.non_dicom_files,
-            other_dicom_files: d.other_dicom_files,
+            plans_found: d.plans.len(),
+            problems_found: d.problems.len(),
+            non_dicom_files: d.skipped_non_dicom,
         }
     }
 }
@@ -711,6 +798,7 @@ pub(crate) fn write_aggregates(
             "output_blake3": rec.output_blake3,
             "input_hash": rec.input_hash,
             "inputs": rec.inputs,
+            "notes": rec.notes,
         }));
     }
     error_rows.sort();

@@ -6,6 +6,7 @@ use clap::Args;
 use radtox_analysis::AnalysisOptions;
 use radtox_batch::{BatchOptions, ConsoleProgress, Pseudonymizer, Shard};
 use radtox_geometry::EndCaps;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -51,7 +52,8 @@ pub struct BatchArgs {
     /// Pipeline file (TOML) applied to every plan.
     #[arg(long, value_name = "FILE")]
     pub pipeline: Option<PathBuf>,
-    /// Patient/treatment file(s) for T-DM1 flags.
+    /// CSV 'patient_id,patient_file' (with a header line): each listed patient's plans
+    /// are analysed with that patient file (radtox-patient/1) for the T-DM1 risk flags.
     #[arg(long, value_name = "FILE")]
     pub patients: Option<PathBuf>,
     /// Seconds between progress lines when standard error is not a terminal.
@@ -86,19 +88,42 @@ fn pseudonymizer(a: &BatchArgs) -> anyhow::Result<Option<Pseudonymizer>> {
     Ok(Some(Pseudonymizer::from_secret(&secret)?))
 }
 
+/// `--patients FILE`: CSV with a header and the columns `patient_id,patient_file`;
+/// relative patient-file paths are taken from the CSV's folder.
+fn patients_table(path: &std::path::Path) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read --patients {}", path.display()))?;
+    let base = path.parent().unwrap_or(std::path::Path::new("."));
+    let mut table = BTreeMap::new();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        // Line numbers, never the values: the first column is a patient ID.
+        let (id, file) = line.split_once(',').with_context(|| {
+            format!(
+                "--patients {} line {}: expected 'patient_id,patient_file'",
+                path.display(),
+                i + 1
+            )
+        })?;
+        let (id, file) = (id.trim(), file.trim());
+        if id.is_empty() || file.is_empty() {
+            bail!("--patients {} line {}: empty field", path.display(), i + 1);
+        }
+        if table.insert(id.to_string(), base.join(file)).is_some() {
+            bail!(
+                "--patients {} line {}: this patient is listed twice",
+                path.display(),
+                i + 1
+            );
+        }
+    }
+    Ok(table)
+}
+
 fn options(a: &BatchArgs) -> anyhow::Result<BatchOptions> {
-    if let Some(p) = &a.pipeline {
-        bail!(
-            "--pipeline {}: pipelines are not yet supported in batch mode (the analysis takes no pipeline yet)",
-            p.display()
-        );
-    }
-    if let Some(p) = &a.patients {
-        bail!(
-            "--patients {}: patient files are not yet supported in batch mode (the analysis takes no patient file yet)",
-            p.display()
-        );
-    }
     let metrics = a
         .metrics
         .iter()
@@ -123,8 +148,19 @@ fn options(a: &BatchArgs) -> anyhow::Result<BatchOptions> {
         crate::args::EndCapsArg::HalfSlab => EndCaps::HalfSlab,
         crate::args::EndCapsArg::Flat => EndCaps::Flat,
     };
+    if let Some(p) = &a.pipeline {
+        analysis.pipeline = Some(
+            radtox_analysis::load_pipeline(p)
+                .with_context(|| format!("--pipeline {}", p.display()))?,
+        );
+    }
+    let patients = match &a.patients {
+        Some(p) => patients_table(p)?,
+        None => BTreeMap::new(),
+    };
     Ok(BatchOptions {
         analysis,
+        patients,
         shard: a.shard.unwrap_or(Shard::ALL),
         jobs: a.jobs,
         pseudonymizer: pseudonymizer(a)?,
