@@ -7,7 +7,8 @@ use crate::common::{
 };
 use crate::error::SiteError;
 use crate::islands::{
-    GridSample, LesionShape, attribute, centroid, occupancy_samples, voxel_samples,
+    GridSample, LesionShape, attribute, cell_representatives, centroid, occupancy_samples,
+    voxel_samples,
 };
 use radtox_dose::Dvh;
 use radtox_geometry::{Occupancy, choose_lattice, rasterize};
@@ -282,7 +283,8 @@ fn convex_hull(p: &mut [[f64; 2]]) -> Vec<[f64; 2]> {
 
 struct LesionData<'a> {
     structure: &'a Structure,
-    samples: Vec<GridSample>,
+    /// One representative sample per dose-grid cell, for island ownership.
+    cells: Vec<GridSample>,
     dvh: Dvh,
     volume_cc: f64,
     centroid: [f64; 3],
@@ -317,7 +319,7 @@ fn lesion_data<'a>(
     }
     Ok(Some(LesionData {
         structure: s,
-        samples,
+        cells: cell_representatives(&samples),
         dvh,
         volume_cc,
         centroid: c,
@@ -387,7 +389,7 @@ pub fn analyse_brain(
     let shapes: Vec<LesionShape> = data
         .iter()
         .map(|d| LesionShape {
-            samples: &d.samples,
+            samples: &d.cells,
             centroid: d.centroid,
             equivalent_radius_mm: equivalent_radius_mm(d.volume_cc),
         })

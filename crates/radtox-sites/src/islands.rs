@@ -206,8 +206,30 @@ impl Islands {
     }
 }
 
+/// One sample per distinct trilinear cell (same corners), carrying the cell's hottest
+/// sample dose. Island ownership only asks whether some sample of a cell reaches the
+/// level, and every sample of a cell goes to the same corner's island, so these
+/// representatives give the same owners as all samples at a fraction of the cost (a
+/// refined lesion has ~10⁵ samples in a few hundred dose cells).
+pub(crate) fn cell_representatives(samples: &[GridSample]) -> Vec<GridSample> {
+    let mut by_cell: std::collections::HashMap<([u32; 3], [bool; 3]), GridSample> =
+        std::collections::HashMap::new();
+    for s in samples {
+        by_cell
+            .entry((s.base, s.step))
+            .and_modify(|r| {
+                if s.dose > r.dose {
+                    *r = *s;
+                }
+            })
+            .or_insert(*s);
+    }
+    by_cell.into_values().collect()
+}
+
 /// What the attribution needs of a lesion.
 pub(crate) struct LesionShape<'a> {
+    /// The lesion's samples, or their [`cell_representatives`].
     pub samples: &'a [GridSample],
     pub centroid: [f64; 3],
     /// Radius of the sphere of the lesion's volume: the distance to a lesion's

@@ -175,3 +175,36 @@ fn raystation_ptvs_when_no_gtv() {
         assert!(ci > 0.0 && ci <= 1.0 + 1e-9);
     }
 }
+
+/// Timing breakdown (run with --ignored --nocapture).
+#[test]
+#[ignore]
+fn timing() {
+    let (Some(rd), Some(rs), Some(rp)) = (data("RD"), data("RS"), data("RP")) else {
+        return;
+    };
+    let dose = radtox_dicom::read_rt_dose(&rd).unwrap();
+    let ss = radtox_dicom::read_rt_struct(&rs).unwrap();
+    let ctx = SiteContext::from_plan(&radtox_dicom::read_rt_plan(&rp).unwrap());
+    let all: Vec<NamedStructure> = ss.structures.iter().cloned().map(|s| (s, None)).collect();
+    let keep = |f: &dyn Fn(&str) -> bool| -> Vec<NamedStructure> {
+        all.iter().filter(|s| f(&s.0.name)).cloned().collect()
+    };
+    let o = BrainOptions::default();
+    for (label, set) in [
+        ("all", all.clone()),
+        ("GTVs only", keep(&|n| n.starts_with("GTV"))),
+        (
+            "GTVs + BODY",
+            keep(&|n| n.starts_with("GTV") || n == "BODY"),
+        ),
+        (
+            "GTVs + BRAIN - PTV",
+            keep(&|n| n.starts_with("GTV") || n == "BRAIN - PTV"),
+        ),
+    ] {
+        let t = std::time::Instant::now();
+        analyse_brain(&dose.grid, &set, &ctx, &o).unwrap();
+        eprintln!("{label}: {:?}", t.elapsed());
+    }
+}
