@@ -279,3 +279,49 @@ fn no_targets_and_bad_options() {
     let e = analyse_brain(&g, &structures, &SiteContext::default(), &bad).unwrap_err();
     assert!(e.to_string().contains("island_level_gy"), "{e}");
 }
+
+/// Bad input gives warnings and empty figures, never a panic: a lesion outside the
+/// dose grid, a degenerate contour, NaN doses.
+#[test]
+fn degenerate_inputs() {
+    let ax = axis(-20.0, 20.0, 1.0);
+    let mut g = grid(
+        ax.clone(),
+        ax.clone(),
+        ax,
+        falloff([0.0; 3], 5.0, 20.0, 4.0),
+    );
+    g.dose[[3, 3, 3]] = f32::NAN;
+    let mut degenerate = sphere(3, "GTV_3", [0.0; 3], 2.0, 1.0);
+    for p in &mut degenerate.planes {
+        p.polygons[0].points.truncate(2);
+    }
+    let structures = vec![
+        (sphere(1, "GTV_1", [0.0; 3], 5.0, 0.5), None),
+        (sphere(2, "GTV_2", [200.0, 0.0, 0.0], 5.0, 0.5), None),
+        (degenerate, None),
+        (sphere(4, "Brain", [0.0; 3], 60.0, 2.0), None),
+    ];
+    let a = analyse_brain(&g, &structures, &ctx(20.0, 1), &BrainOptions::default())
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.lesions.len(), 1, "{:?}", a.warnings);
+    assert!(
+        a.warnings.iter().any(|w| w.contains("GTV_2")),
+        "{:?}",
+        a.warnings
+    );
+    let l = &a.lesions[0];
+    assert!(l.paddick_ci.is_some_and(|c| c.is_finite()));
+    assert!(l.v_island_cc.is_finite());
+    // The brain extends beyond the grid: a warning, figures for the part inside.
+    assert!(
+        a.warnings
+            .iter()
+            .any(|w| w.contains("outside the dose grid")),
+        "{:?}",
+        a.warnings
+    );
+    let t = a.to_site_tables();
+    assert!(serde_json::to_string(&t).is_ok());
+}
