@@ -34,7 +34,7 @@ pub struct MarrowShare {
 }
 
 /// Active-marrow distribution in adults after Cristy (1981, ORNL/TM-8381) as tabulated
-/// by ICRP. All values are recalled, not verified against the source [R]: provisional.
+/// by ICRP. All values are recalled, not verified against the source \[R\]: provisional.
 /// Sternum, ribs and thoracic spine are the rounded values of the project's evidence
 /// file; the others are recalled from the same table.
 pub const ACTIVE_MARROW_SHARES: [MarrowShare; 9] = [
@@ -489,6 +489,16 @@ impl MarrowAnalysis {
             rows.push(row(u));
         }
         let mut notes = self.notes.clone();
+        if !self.ct_surrogate {
+            notes.push(format!(
+                "Active-marrow shares used (adult, % of the body's active marrow; Cristy 1981 / ICRP, recalled [R], provisional): {}.",
+                ACTIVE_MARROW_SHARES
+                    .iter()
+                    .map(|s| format!("{} {}", s.group, s.percent))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         for (lvl, pct) in &self.weighted_percent {
             notes.push(format!("Active marrow receiving ≥ {lvl} Gy (contoured bones): {pct:.2}% of the body's active marrow."));
         }
