@@ -478,3 +478,52 @@ fn killed_run_restarted_equals_uninterrupted_run() {
     assert!(args(&killed).status().unwrap().success());
     assert_same(&comparable(&killed), &comparable(&full));
 }
+
+/// A pipeline for every plan and a patient file for one patient: that patient's plans
+/// carry the T-DM1 risk flags into flags.csv; the others have none.
+#[test]
+fn pipeline_and_patient_files_reach_flags_csv() {
+    let a = archive();
+    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = fresh_out("flags");
+    let mut opts = fast_options();
+    opts.analysis.pipeline =
+        Some(radtox_analysis::load_pipeline(&ws.join("pipelines/brain-srs.toml")).unwrap());
+    opts.patients.insert(
+        "MRN77310".into(),
+        ws.join("examples/patients/brain-srs.toml"),
+    );
+    let s = run_batch(&a.root, &out, &opts, &Silent).unwrap();
+    assert_eq!(s.failed, 2, "{s:?}");
+    let flags = csv_rows(&out.join("flags.csv"));
+    // Every analysed plan gets the pipeline's rules (plan column + header = 24 plans).
+    let plans: std::collections::BTreeSet<&str> = flags.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(plans.len(), GOOD, "{plans:?}");
+    // Timing rules (B6: T-DM1 within days of SRS) need the patient file: raised for the
+    // three plans of MRN77310 (plans 0, 9, 18), not evaluated for everyone else.
+    let b6 = |patient_has_file: bool| {
+        flags
+            .iter()
+            .filter(|r| r[2] == "B6" && (r[1] == "MRN77310") == patient_has_file)
+            .map(|r| r[3].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(b6(true), ["raised"; 3]);
+    assert!(!b6(false).is_empty() && b6(false).iter().all(|s| s != "raised"));
+    // The patient file is an input of those plans: the manifest lists it.
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let with_patient = manifest["plans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| {
+            p["inputs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["role"] == "patient")
+        })
+        .count();
+    assert_eq!(with_patient, 3);
+}

@@ -241,3 +241,36 @@ fn errors_exit_2_with_a_json_result() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.starts_with("radtox check: ERROR"), "{}", r.stderr);
 }
+
+/// The flag gate on real flags: the brain-srs pipeline and the brain SRS patient vignette
+/// (T-DM1 8 days after SRS) raise flags; `--fail-on caution` fails on them.
+#[test]
+fn raised_flags_fail_at_or_above_the_chosen_level() {
+    use radtox_batch::check::{FailOn, evaluate_analysis};
+    let ws = Path::new(WORKSPACE);
+    let inputs = radtox_analysis::PlanInputs::from_dir(&fixture("brain-srs")).unwrap();
+    let opts = radtox_analysis::AnalysisOptions {
+        pipeline: Some(
+            radtox_analysis::load_pipeline(&ws.join("pipelines/brain-srs.toml")).unwrap(),
+        ),
+        patient: Some(
+            radtox_analysis::load_patient(&ws.join("examples/patients/brain-srs.toml")).unwrap(),
+        ),
+        ..Default::default()
+    };
+    let analysis = radtox_analysis::analyze(&inputs, &opts).unwrap();
+    let raised: Vec<_> = analysis
+        .flags
+        .iter()
+        .filter(|f| f.status == "raised")
+        .collect();
+    assert!(!raised.is_empty(), "the vignette raises no flag");
+    let lowest = |level: &str| raised.iter().any(|f| f.level == level);
+    let r = evaluate_analysis(&analysis, &[], FailOn::Caution, None).unwrap();
+    validate(&serde_json::to_value(&r).unwrap());
+    assert_eq!(r.exit_code, 1, "{}", r.summary);
+    assert!(r.flags.iter().any(|f| f.blocking));
+    let r = evaluate_analysis(&analysis, &[], FailOn::High, None).unwrap();
+    let any_high = lowest("high") || lowest("very_high");
+    assert_eq!(r.exit_code, u8::from(any_high), "{}", r.summary);
+}
