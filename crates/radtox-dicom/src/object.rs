@@ -78,14 +78,16 @@ pub(crate) fn open(path: &Path, mode: Mode) -> Result<Opened, DicomError> {
     let mut buf = Vec::new();
     loop {
         // Read on from what we have: a grown header read never re-reads bytes.
-        if buf.len() < want {
-            file.seek(SeekFrom::Start(buf.len() as u64)).map_err(io)?;
+        let before = buf.len();
+        if before < want {
+            file.seek(SeekFrom::Start(before as u64)).map_err(io)?;
             (&mut file)
-                .take((want - buf.len()) as u64)
+                .take((want - before) as u64)
                 .read_to_end(&mut buf)
                 .map_err(io)?;
         }
-        let whole = buf.len() >= size;
+        // A file that shrank since its size was taken ends where reading stops.
+        let whole = buf.len() >= size || (before > 0 && buf.len() == before);
         match parse_inner(path, std::mem::take(&mut buf), mode, whole) {
             Err(Retry { buf: b, needed }) if !whole => {
                 buf = b;
@@ -309,8 +311,11 @@ fn sniff_bare(head: &[u8]) -> Result<Syntax, &'static str> {
         && rest[1].is_ascii_uppercase()
         && dicom_core::VR::from_binary([rest[0], rest[1]]).is_some();
     if !explicit {
+        // The first attributes (character set, SOP class, group length) are short: a
+        // long or undefined first length means another format, and would otherwise make
+        // a header read walk a large non-DICOM file.
         let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
-        if len != u32::MAX && len as usize > (1 << 30) {
+        if len > 1024 {
             return Err("no \"DICM\" marker and the first element's length is implausible");
         }
     }
