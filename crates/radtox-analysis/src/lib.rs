@@ -502,7 +502,7 @@ pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, 
                 .iter()
                 .map(|m| Request {
                     name: m.to_string(),
-                    req: Ok(m.clone()),
+                    req: Ok(*m),
                     alpha_beta: ab,
                 })
                 .collect();
@@ -547,7 +547,7 @@ pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, 
         .collect();
 
     // Summed EQD2/BED grids of several courses, one per α/β and domain needed.
-    let mut course_grids: Vec<((u64, Domain), Result<DoseGrid, String>)> = Vec::new();
+    let mut course_grids: Vec<CourseGrid> = Vec::new();
     if let Some(c) = &plan.courses {
         let mut needed: Vec<(u64, Domain)> = Vec::new();
         for (u, reqs) in units.iter().zip(&requests) {
@@ -611,7 +611,7 @@ pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, 
         sampling: &opts.sampling,
         fx_text: &fx_text,
     };
-    let results: Vec<(StructureResult, Vec<(u64, Domain, Dvh)>)> = units
+    let results: Vec<(StructureResult, Vec<Converted>)> = units
         .par_iter()
         .zip(samples.par_iter())
         .zip(dvhs.par_iter())
@@ -630,7 +630,7 @@ pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, 
             )
         })
         .collect();
-    let (results, converted): (Vec<StructureResult>, Vec<Vec<(u64, Domain, Dvh)>>) =
+    let (results, converted): (Vec<StructureResult>, Vec<Vec<Converted>>) =
         results.into_iter().unzip();
     let mut models: Vec<String> = results
         .iter()
@@ -719,7 +719,7 @@ pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, 
             let req: MetricRequest = metric.parse().ok()?;
             let fine = dvhs.get(i)?.as_ref()?;
             let ab = alpha_beta_of(structure);
-            let eval = |d: &Dvh, conv: &[(u64, Domain, Dvh)]| -> Option<f64> {
+            let eval = |d: &Dvh, conv: &[Converted]| -> Option<f64> {
                 if req.domain() == Domain::Physical {
                     return radtox_dose::evaluate(&req, d, &ctx).ok();
                 }
@@ -754,12 +754,18 @@ pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, 
     Ok(analysis)
 }
 
+/// A DVH converted to an LQ domain: (α/β bits, domain, DVH).
+type Converted = (u64, Domain, Dvh);
+
+/// A summed course grid for (α/β bits, domain), or why it could not be made.
+type CourseGrid = ((u64, Domain), Result<DoseGrid, String>);
+
 /// What EQD2/BED conversion needs.
 struct LqCtx<'a> {
     fractions: Option<u32>,
     model: LqModel,
     courses: bool,
-    course_grids: &'a [((u64, Domain), Result<DoseGrid, String>)],
+    course_grids: &'a [CourseGrid],
     sampling: &'a SamplingOptions,
     fx_text: &'a str,
 }
@@ -1039,7 +1045,7 @@ fn unit_result(
     unit_ab: Option<f64>,
     tps: &[TpsDvh],
     opts: &AnalysisOptions,
-) -> (StructureResult, Vec<(u64, Domain, Dvh)>) {
+) -> (StructureResult, Vec<Converted>) {
     let empty = match u.plan {
         Some(s) => s.is_empty(),
         None => !matches!(&u.derived, Some(Ok(o)) if !o.is_empty()),
