@@ -342,7 +342,7 @@ pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, 
         },
         _ => fractions,
     };
-    let covariates = opts
+    let mut covariates = opts
         .patient
         .as_ref()
         .map(|p| p.covariates.clone())
@@ -650,6 +650,50 @@ pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, 
     models.dedup();
     analysis.dose_models = models;
     analysis.structures = results;
+
+    // Site analyses (brain lesions, heart, marrow, lung, skin) with a pipeline; their
+    // lesion and marrow figures stand in for covariates the patient file leaves out.
+    if opts.pipeline.is_some() {
+        let named: Vec<radtox_sites::NamedStructure> = structures
+            .iter()
+            .cloned()
+            .zip(tg263.iter().cloned())
+            .collect();
+        let mut ctx = plan
+            .plan
+            .as_ref()
+            .map(radtox_sites::SiteContext::from_plan)
+            .unwrap_or_default();
+        ctx.fractions = fractions.n;
+        ctx.sampling = opts.sampling.clone();
+        let site_opts = radtox_sites::SiteOptions {
+            laterality: match covariates.laterality {
+                Some(radtox_clinic::Laterality::Left) => Some(radtox_sites::Laterality::Left),
+                Some(radtox_clinic::Laterality::Right) => Some(radtox_sites::Laterality::Right),
+                _ => None,
+            },
+            ..radtox_sites::SiteOptions::default()
+        };
+        match radtox_sites::analyse_sites(grid, &named, &ctx, &site_opts, None) {
+            Ok(r) => {
+                analysis.site_tables = r.to_site_tables();
+                analysis.warnings.extend(r.warnings());
+                let rx_per_fraction = prescription_gy
+                    .zip(fractions.n)
+                    .map(|(rx, n)| rx / f64::from(n));
+                let filled = fill_covariates(&mut covariates, &r, rx_per_fraction);
+                if !filled.is_empty() {
+                    analysis.warnings.push(format!(
+                        "covariates not given by a patient file, taken from the plan: {}",
+                        filled.join(", ")
+                    ));
+                }
+            }
+            Err(e) => analysis
+                .warnings
+                .push(format!("site analyses not computed: {e}")),
+        }
+    }
 
     // Risk rules.
     let catalogue = radtox_clinic::Catalogue::builtin();
@@ -1188,4 +1232,51 @@ fn push_unique<T: PartialEq>(v: &mut Vec<T>, x: T) {
     if !v.contains(&x) {
         v.push(x);
     }
+}
+
+/// Covariates the patient file leaves out, from the plan (prescription per fraction)
+/// and the site analyses: the largest lesion's
+/// volume and diameter, the lesion count, and the share of active marrow receiving at
+/// least the lowest tabulated level (10 Gy; "irradiated" in Mac Manus 1997 is not
+/// defined by a dose level, so this is a documented choice). Returns what was filled.
+fn fill_covariates(
+    c: &mut radtox_clinic::Covariates,
+    r: &radtox_sites::SiteResults,
+    rx_per_fraction: Option<f64>,
+) -> Vec<String> {
+    let mut filled = Vec::new();
+    if c.prescription_gy_per_fraction.is_none()
+        && let Some(d) = rx_per_fraction
+    {
+        c.prescription_gy_per_fraction = Some(d);
+        filled.push(format!("prescription_gy_per_fraction = {d:.3} (plan)"));
+    }
+    if let Some(b) = r.brain.as_ref().filter(|b| !b.lesions.is_empty()) {
+        let max = |f: fn(&radtox_sites::Lesion) -> f64| {
+            b.lesions.iter().map(f).fold(f64::NEG_INFINITY, f64::max)
+        };
+        if c.lesion_volume_cc.is_none() {
+            let v = max(|l| l.volume_cc);
+            c.lesion_volume_cc = Some(v);
+            filled.push(format!("lesion_volume_cc = {v:.3} (largest lesion)"));
+        }
+        if c.lesion_max_diameter_mm.is_none() {
+            let v = max(|l| l.max_diameter_mm);
+            c.lesion_max_diameter_mm = Some(v);
+            filled.push(format!("lesion_max_diameter_mm = {v:.1}"));
+        }
+        if c.lesion_count.is_none() {
+            c.lesion_count = u32::try_from(b.lesions.len()).ok();
+            filled.push(format!("lesion_count = {}", b.lesions.len()));
+        }
+    }
+    if c.active_marrow_irradiated_percent.is_none()
+        && let Some((level, pct)) = r.marrow.as_ref().and_then(|m| m.weighted_percent.first())
+    {
+        c.active_marrow_irradiated_percent = Some(*pct);
+        filled.push(format!(
+            "active_marrow_irradiated_percent = {pct:.2} (active marrow ≥ {level} Gy)"
+        ));
+    }
+    filled
 }
