@@ -5,6 +5,17 @@
 //! then each reader on the files it found, then the whole scan + read path.
 //! Prints the minimum and median wall time over N runs (the minimum is the figure least
 //! disturbed by other processes on a shared machine).
+//!
+//! Measured on `shared/data/dicompyler-example` (10 MB RT Dose, 1.9 MB RT Struct, 0.3 MB
+//! RT Plan), release, 2 shared cores, minimum over 20–100 runs:
+//!
+//! | stage | dicom-object readers (load ≈ 3) | own parser (load ≈ 9–11) |
+//! | --- | --- | --- |
+//! | `scan_directory` | 25.0 ms | 0.3 ms |
+//! | `read_rt_dose` | 13.3 ms | 1.3–1.7 ms |
+//! | `read_rt_struct` | 24.4 ms | 1.7–2.8 ms |
+//! | `read_rt_plan` | 4.4 ms | 0.2 ms |
+//! | scan + read all | 70.8 ms | 4.2–6.5 ms |
 use radtox_dicom::{discover, read_rt_dose, read_rt_plan, read_rt_struct, scan_directory};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
