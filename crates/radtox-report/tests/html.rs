@@ -564,6 +564,9 @@ fn a_course_start_and_end_are_fractions_too() {
     assert_eq!(svg.matches("class=\"rt-fraction\"").count(), 5);
     assert_eq!(svg.matches("class=\"rt_start\"").count(), 1);
     assert_eq!(svg.matches("class=\"rt_end\"").count(), 1);
+    // One course band from 4 to 8 May.
+    assert_eq!(svg.matches("class=\"rt-course\"").count(), 1);
+    assert!(svg.contains("<title>2026-05-04 to 2026-05-08 Breast 5 fx</title>"));
     // No exposure curve without exposure values, and no T-DM1 marker without doses.
     assert!(!svg.contains("exposure-curve") && !svg.contains("tdm1-dose"));
     check_balanced(&html).unwrap();

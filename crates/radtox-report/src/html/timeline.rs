@@ -49,6 +49,9 @@ pub fn parse_date(s: &str) -> Option<i64> {
     (civil_from_days(day) == (y, m, d)).then_some(day)
 }
 
+/// Fill of a radiotherapy course band (a pale tint of the fraction colour).
+const COURSE_FILL: &str = "#f3d9c6";
+
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
@@ -106,7 +109,7 @@ pub fn timeline_svg(t: &Timeline) -> (Option<String>, usize) {
     // Legend along the top.
     let _ = write!(
         out,
-        r##"<g class="legend" font-size="12" fill="#222"><line x1="{l}" y1="12" x2="{l2}" y2="12" stroke="#6a3d9a" stroke-width="2.2"/><text x="{t1}" y="16">Relative T-DM1 level</text><path d="M{d1} 6 l6 6 l-6 6 l-6 -6 z" fill="#6a3d9a"/><text x="{t2}" y="16">T-DM1 dose</text><line x1="{r1}" y1="5" x2="{r1}" y2="19" stroke="#b15928" stroke-width="2"/><text x="{t3}" y="16">RT fraction</text><path d="{star}" fill="#e31a1c"/><text x="{t4}" y="16">Radiosurgery</text></g>"##,
+        r##"<g class="legend" font-size="12" fill="#222"><line x1="{l}" y1="12" x2="{l2}" y2="12" stroke="#6a3d9a" stroke-width="2.2"/><text x="{t1}" y="16">Relative T-DM1 level</text><path d="M{d1} 6 l6 6 l-6 6 l-6 -6 z" fill="#6a3d9a"/><text x="{t2}" y="16">T-DM1 dose</text><line x1="{r1}" y1="5" x2="{r1}" y2="19" stroke="#b15928" stroke-width="2"/><text x="{t3}" y="16">RT fraction</text><path d="{star}" fill="#e31a1c"/><text x="{t4}" y="16">Radiosurgery</text><rect x="{c1}" y="7" width="22" height="10" fill="{COURSE_FILL}" stroke="#b15928" stroke-width="0.8"/><text x="{t5}" y="16">RT course</text></g>"##,
         l = left,
         l2 = left + 24.0,
         t1 = left + 30.0,
@@ -116,6 +119,8 @@ pub fn timeline_svg(t: &Timeline) -> (Option<String>, usize) {
         t3 = left + 308.0,
         star = star_path(left + 410.0, 12.0, 7.0),
         t4 = left + 422.0,
+        c1 = left + 530.0,
+        t5 = left + 558.0,
     );
 
     // Exposure panel: frame, level gridlines, the curve.
@@ -211,6 +216,35 @@ pub fn timeline_svg(t: &Timeline) -> (Option<String>, usize) {
         left + plot_w,
         left + plot_w,
     );
+    // Each course as a band from its start to its end (drawn first, under the ticks):
+    // patient files often give only the first and last fraction dates.
+    for (start_day, start) in events.iter().filter(|(_, e)| e.kind == "rt_start") {
+        let ends = || {
+            events
+                .iter()
+                .filter(|(d, e)| e.kind == "rt_end" && d >= start_day)
+        };
+        // The end of the same course (same label), else the next end.
+        let Some((end_day, _)) = ends()
+            .find(|(_, e)| e.label == start.label)
+            .or_else(|| ends().next())
+        else {
+            continue;
+        };
+        let _ = write!(
+            out,
+            r##"<rect class="rt-course" x="{:.1}" y="{:.1}" width="{:.1}" height="12" fill="{COURSE_FILL}"><title>{}</title></rect>"##,
+            x_of(*start_day),
+            rt_y - 6.0,
+            x_of(*end_day) - x_of(*start_day),
+            esc(&format!(
+                "{} to {} {}",
+                start.date,
+                iso(*end_day),
+                start.label
+            ))
+        );
+    }
     for (day, e) in &events {
         let x = x_of(*day);
         let title = format!("{} {}", e.date, e.label);
