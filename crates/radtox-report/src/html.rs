@@ -320,12 +320,14 @@ fn level_rank(level: &str) -> u8 {
 }
 
 fn flags(a: &Analysis) -> String {
-    // Flags that were raised, borderline or could not be evaluated need reading; rules
-    // that were checked and did not fire (or do not apply) go in a compact table below
-    // so they do not push the plan's numbers off the first screen.
-    let quiet = |f: &&Flag| matches!(f.status.as_str(), "not_raised" | "not_applicable");
+    // Raised and borderline flags need reading; the other rules (not evaluated for want
+    // of a covariate, not raised, not applicable) go in a compact table below so they
+    // do not push the plan's numbers off the first screen. Not evaluated comes first
+    // there, its sentence says what is missing.
+    let quiet = |f: &&Flag| !matches!(f.status.as_str(), "raised" | "indeterminate");
     let mut main: Vec<&Flag> = a.flags.iter().filter(|f| !quiet(f)).collect();
-    let quiet: Vec<&Flag> = a.flags.iter().filter(quiet).collect();
+    let mut quiet: Vec<&Flag> = a.flags.iter().filter(quiet).collect();
+    quiet.sort_by_key(|f| status_rank(&f.status));
     // Raised first, most severe first; the engine's order within a group is kept.
     main.sort_by_key(|f| (status_rank(&f.status), level_rank(&f.level)));
     let mut out = String::from(
@@ -349,14 +351,19 @@ fn flags(a: &Analysis) -> String {
     if !quiet.is_empty() {
         let _ = write!(
             out,
-            "<h3>Rules checked and not raised ({})</h3><div class=\"scroll\"><table class=\"flags quiet compact\">\
+            "<h3>Other rules ({}): not evaluated, not raised or not applicable</h3><div class=\"scroll\"><table class=\"flags quiet compact\">\
              <thead><tr><th>Rule</th><th>Status</th><th>Finding</th><th>Evidence</th></tr></thead><tbody>",
             quiet.len()
         );
         for f in quiet {
             let _ = write!(
                 out,
-                "<tr class=\"flag quiet\"><td class=\"rule\">{}</td><td>{}</td><td>{}</td><td class=\"evidence\">{}{}</td></tr>",
+                "<tr class=\"flag quiet{}\"><td class=\"rule\">{}</td><td>{}</td><td>{}</td><td class=\"evidence\">{}{}</td></tr>",
+                if f.status == "not_evaluated" {
+                    " not-evaluated"
+                } else {
+                    ""
+                },
                 esc(&f.rule_id),
                 esc(&f.status.replace('_', " ")),
                 esc(&f.sentence),
@@ -1012,6 +1019,7 @@ tr.flag.status-raised.level-very_high td:first-child{box-shadow:inset 4px 0 var(
 tr.flag.status-indeterminate{background:#f6f6f6}
 tr.flag.status-quiet,tr.flag.quiet{color:var(--muted)}
 table.flags.quiet{font-size:12px}
+tr.flag.not-evaluated td:nth-child(2){color:var(--caution);font-weight:600}
 table.flags.quiet td.evidence{font-size:11.5px}
 .no-flags{font-weight:600}
 tr.flag.status-quiet .badge{opacity:.55}

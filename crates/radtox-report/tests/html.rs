@@ -494,7 +494,7 @@ fn flags_show_level_grade_citation_and_doubts() {
         .find("class=\"flag level-high status-raised\"")
         .unwrap();
     // Rules that did not fire are listed after, in their own compact table.
-    let quiet_table = flags.find("Rules checked and not raised (1)").unwrap();
+    let quiet_table = flags.find("Other rules (1): not evaluated").unwrap();
     let quiet = flags
         .find("<td class=\"rule\">H7</td><td>not raised</td>")
         .unwrap();
@@ -509,6 +509,23 @@ fn flags_show_level_grade_citation_and_doubts() {
     assert!(flags.contains("<span class=\"badge provisional\">provisional</span>"));
     assert!(flags.contains("Small series; no dose–response shown"));
     assert!(flags.contains("&gt;= 10"));
+    // A rule not evaluated (a covariate missing) leads the compact table.
+    let mut a = full();
+    a.flags.push(Flag {
+        rule_id: "C6".into(),
+        level: "none".into(),
+        status: "not_evaluated".into(),
+        sentence: "Not evaluated (C6): covariate laterality not supplied.".into(),
+        ..Flag::default()
+    });
+    let html = to_html(&a);
+    let flags = element(&html, "id=\"flags\"", "section");
+    assert!(flags.contains("Other rules (2)"));
+    let c6 = flags
+        .find("<tr class=\"flag quiet not-evaluated\"><td class=\"rule\">C6</td>")
+        .unwrap();
+    let h7 = flags.find("<td class=\"rule\">H7</td>").unwrap();
+    assert!(c6 < h7);
     // An unknown level from a file does not reach the class attribute.
     let mut a = full();
     a.flags[0].level = "x\" onclick=\"y".into();
