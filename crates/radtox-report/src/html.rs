@@ -1019,6 +1019,8 @@ tr.flag.status-raised.level-very_high td:first-child{box-shadow:inset 4px 0 var(
 tr.flag.status-indeterminate{background:#f6f6f6}
 tr.flag.status-quiet,tr.flag.quiet{color:var(--muted)}
 table.flags.quiet{font-size:12px}
+table.flags.quiet td:nth-child(2){white-space:nowrap}
+table.flags:not(.quiet) td.evidence{width:26%}
 tr.flag.not-evaluated td:nth-child(2){color:var(--caution);font-weight:600}
 table.flags.quiet td.evidence{font-size:11.5px}
 .no-flags{font-weight:600}
