@@ -82,3 +82,47 @@ impl CourseDoses {
         Ok(sum)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uniform(origin: f64, n: usize, dose: f32) -> DoseGrid {
+        let axis: Vec<f64> = (0..n).map(|i| origin + 2.0 * i as f64).collect();
+        DoseGrid::new(
+            axis.clone(),
+            axis.clone(),
+            axis,
+            ndarray::Array3::from_elem((n, n, n), dose),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn courses_convert_with_their_own_fractions_before_summing() {
+        // Course 1: 20 Gy × 1; course 2: 10 Gy in 2 fractions on a grid covering only
+        // part of course 1's. α/β = 3 Gy: EQD2 = D (d + 3)/5 → 92 Gy and 16 Gy.
+        let c = CourseDoses {
+            grids: vec![(uniform(0.0, 11, 20.0), 1), (uniform(9.0, 6, 10.0), 2)],
+        };
+        let s = c.summed(3.0, LqModel::Lq, Domain::Eqd2).unwrap();
+        let inside = s.interpolate([12.0, 12.0, 12.0]).unwrap();
+        let outside = s.interpolate([2.0, 2.0, 2.0]).unwrap();
+        assert!((f64::from(inside) - 108.0).abs() < 1e-4, "{inside}");
+        assert!((f64::from(outside) - 92.0).abs() < 1e-4, "{outside}");
+        // BED: 20 (1 + 20/3) + 10 (1 + 5/3).
+        let b = c.summed(3.0, LqModel::Lq, Domain::Bed).unwrap();
+        let v = f64::from(b.interpolate([12.0, 12.0, 12.0]).unwrap());
+        assert!((v - (20.0 * (1.0 + 20.0 / 3.0) + 10.0 * (1.0 + 5.0 / 3.0))).abs() < 1e-3);
+    }
+
+    #[test]
+    fn course_arguments_are_checked() {
+        let c = Course::parse("C:/plans/dose.dcm:5").unwrap();
+        assert_eq!(c.rtdose, PathBuf::from("C:/plans/dose.dcm"));
+        assert_eq!(c.fractions, 5);
+        for bad in ["dose.dcm", "dose.dcm:0", "dose.dcm:x", ":3"] {
+            assert!(Course::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
