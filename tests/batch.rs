@@ -380,7 +380,7 @@ fn union_of_shards_equals_the_unsharded_run() {
     }
     assert_eq!(total, GOOD + 2);
     let merged = fresh_out("merged");
-    let m = merge(&dirs, &merged).unwrap();
+    let m = merge(&dirs, &merged, false).unwrap();
     assert_eq!(m.plans, GOOD + 2);
     assert_same(&comparable(&merged), &comparable(whole));
     // A shard made with other settings is refused.
@@ -394,6 +394,7 @@ fn union_of_shards_equals_the_unsharded_run() {
     let err = merge(
         &[dirs[1].clone(), dirs[2].clone(), other],
         &fresh_out("bad-merge"),
+        false,
     )
     .unwrap_err()
     .to_string();
@@ -401,6 +402,13 @@ fn union_of_shards_equals_the_unsharded_run() {
         err.contains("different settings") && err.contains("include_dvh"),
         "{err}"
     );
+    // An incomplete set of shards is refused unless asked for.
+    let err = merge(&dirs[..2], &fresh_out("partial"), false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("3/3 missing"), "{err}");
+    let partial = merge(&dirs[..2], &fresh_out("partial"), true).unwrap();
+    assert!(partial.plans < GOOD + 2);
 }
 
 #[test]

@@ -10,10 +10,15 @@ N=${N:-200}
 WORK=${WORK:-/tmp/radtox-batch-bench}
 TARGET=${CARGO_TARGET_DIR:-target}
 
-cargo build --release -q -p radtox -p radtox-batch --example make_archive
-rm -rf "$WORK"
-mkdir -p "$WORK"
-"$TARGET/release/examples/make_archive" "$WORK/archive" "$N"
+# Two commands: a target selection (--example) would leave the radtox binary unbuilt.
+cargo build --release -q -p radtox --bin radtox
+cargo build --release -q -p radtox-batch --example make_archive
+if [ -z "${KEEP_ARCHIVE:-}" ] || [ ! -d "$WORK/archive" ]; then
+  rm -rf "$WORK"
+  mkdir -p "$WORK"
+  "$TARGET/release/examples/make_archive" "$WORK/archive" "$N"
+fi
+rm -rf "$WORK"/out-*
 echo "archive: $(du -sh "$WORK/archive" | cut -f1), $(find "$WORK/archive" -type f | wc -l) files"
 
 run() { # label jobs out [extra args]

@@ -23,9 +23,9 @@ pub enum BatchError {
     #[error("the input root {0} is not a directory")]
     NotADirectory(PathBuf),
     #[error(
-        "the output directory {out} lies inside the input root {root}: outputs would be rescanned as inputs"
+        "the input root {root} lies inside the output directory {out}: choose an output directory outside the archive"
     )]
-    OutInsideRoot { out: PathBuf, root: PathBuf },
+    RootInsideOut { out: PathBuf, root: PathBuf },
     #[error("merge: {0}")]
     Merge(String),
     #[error("invalid constraint {given:?}: {reason}")]

@@ -43,8 +43,34 @@ fn differing(a: &Value, b: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Merge the shard output directories `dirs` into `out`.
-pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<MergeSummary, BatchError> {
+/// Shards K/N named in `shards` must cover 1..=N for one N, unless `partial`.
+fn check_complete(shards: &[String], partial: bool) -> Result<(), BatchError> {
+    let parsed: Vec<crate::Shard> = shards.iter().filter_map(|s| s.parse().ok()).collect();
+    let counts: std::collections::BTreeSet<u32> = parsed.iter().map(|s| s.count).collect();
+    if counts.len() > 1 {
+        return Err(BatchError::Merge(format!(
+            "the shards split the archive in different ways ({})",
+            shards.join(", ")
+        )));
+    }
+    if let Some(&n) = counts.iter().next() {
+        let missing: Vec<String> = (1..=n)
+            .filter(|k| !parsed.iter().any(|s| s.index == *k))
+            .map(|k| format!("{k}/{n}"))
+            .collect();
+        if !missing.is_empty() && !partial {
+            return Err(BatchError::Merge(format!(
+                "shard(s) {} missing: the merged set would lack their plans (allow with --partial)",
+                missing.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Merge the shard output directories `dirs` into `out`. Unless `partial`, the shards
+/// must be complete (every K of N present).
+pub fn merge(dirs: &[PathBuf], out: &Path, partial: bool) -> Result<MergeSummary, BatchError> {
     if dirs.is_empty() {
         return Err(BatchError::Merge("no shard directories given".into()));
     }
@@ -190,6 +216,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<MergeSummary, BatchError> {
     }
     shards.sort();
     shards.dedup();
+    check_complete(&shards, partial)?;
     let outputs = Outputs {
         settings: fm.get("settings").cloned().unwrap_or(Value::Null),
         settings_hash: fm
@@ -214,4 +241,23 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<MergeSummary, BatchError> {
         plans: keys.len(),
         problems: problems.len(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_sets_must_be_complete_and_consistent() {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(check_complete(&v(&["1/3", "2/3", "3/3"]), false).is_ok());
+        let e = check_complete(&v(&["1/3", "3/3"]), false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("2/3 missing"), "{e}");
+        assert!(check_complete(&v(&["1/3", "3/3"]), true).is_ok());
+        assert!(check_complete(&v(&["1/2", "1/3"]), true).is_err());
+        // Merged sets list their shards in merged_from: merging merges works too.
+        assert!(check_complete(&v(&["1/1"]), false).is_ok());
+    }
 }

@@ -467,10 +467,13 @@ pub fn run_batch(
     let started = Instant::now();
     let started_unix = unix_now();
     let root = std::fs::canonicalize(root).map_err(BatchError::io(root))?;
+    if !root.is_dir() {
+        return Err(BatchError::NotADirectory(root));
+    }
     std::fs::create_dir_all(out).map_err(BatchError::io(out))?;
     let out = std::fs::canonicalize(out).map_err(BatchError::io(out))?;
     if root.starts_with(&out) {
-        return Err(BatchError::OutInsideRoot {
+        return Err(BatchError::RootInsideOut {
             out: out.clone(),
             root: root.clone(),
         });

@@ -69,6 +69,9 @@ pub struct MergeArgs {
     /// Where the merged set is written.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Merge even when some shards K/N are missing.
+    #[arg(long)]
+    pub partial: bool,
 }
 
 fn pseudonymizer(a: &BatchArgs) -> anyhow::Result<Option<Pseudonymizer>> {
@@ -196,7 +199,7 @@ pub fn run(a: BatchArgs) -> anyhow::Result<()> {
 }
 
 pub fn merge(a: MergeArgs) -> anyhow::Result<()> {
-    let s = radtox_batch::merge(&a.dirs, &a.out)?;
+    let s = radtox_batch::merge(&a.dirs, &a.out, a.partial)?;
     eprintln!(
         "radtox merge: {} shard directories, {} plans, {} discovery problems → {}",
         s.shards,
