@@ -54,6 +54,8 @@
 mod clinic;
 mod courses;
 mod derive;
+mod nifti_input;
+pub use nifti_input::*;
 
 pub use courses::Course;
 pub use derive::DerivedSpec;
