@@ -12,15 +12,21 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    let (Some(out), Some(n)) = (args.get(1), args.get(2).and_then(|n| n.parse::<usize>().ok()))
-    else {
+    let (Some(out), Some(n)) = (
+        args.get(1),
+        args.get(2).and_then(|n| n.parse::<usize>().ok()),
+    ) else {
         eprintln!("usage: make_archive OUT_DIR N_PLANS");
         return ExitCode::from(2);
     };
     let out = PathBuf::from(out);
     let opts = WriteOptions::default();
     for i in 0..n {
-        let mut ph = if i % 2 == 0 { brain_srs() } else { breast_left() };
+        let mut ph = if i % 2 == 0 {
+            brain_srs()
+        } else {
+            breast_left()
+        };
         // Distinct UIDs per plan: the fixture UIDs derive from the phantom name.
         ph.name = format!("bench-{i}");
         ph.patient_id = format!("BENCH{:04}", i / 3);
@@ -33,7 +39,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    for (name, text) in [("README.txt", "benchmark archive\n"), ("site-0/notes.csv", "a,b\n")] {
+    for (name, text) in [
+        ("README.txt", "benchmark archive\n"),
+        ("site-0/notes.csv", "a,b\n"),
+    ] {
         if let Err(e) = std::fs::write(out.join(name), text) {
             eprintln!("make_archive: {name}: {e}");
             return ExitCode::from(2);

@@ -333,6 +333,19 @@ fn reusable(
     }
 }
 
+/// The analysis inputs of a discovered plan. Field by field, so that inputs the analysis
+/// may gain later keep their defaults (a struct literal would stop compiling, and
+/// `..Default::default()` is refused by clippy while no field is left over).
+#[allow(clippy::field_reassign_with_default)]
+fn plan_inputs(plan: &DiscoveredPlan) -> PlanInputs {
+    let mut inputs = PlanInputs::default();
+    inputs.rtdose = plan.doses.clone();
+    inputs.rtstruct = Some(plan.structure_set.clone());
+    inputs.rtplan = plan.plan.clone();
+    inputs.notes = plan.notes.clone();
+    inputs
+}
+
 /// Analyse one plan (or reuse its record) and write its outputs. Never fails: every
 /// problem becomes a failed record, except failing to write the record itself.
 fn process(
@@ -386,12 +399,7 @@ fn process(
     {
         return Ok((old, true));
     }
-    let inputs = PlanInputs {
-        rtdose: plan.doses.clone(),
-        rtstruct: Some(plan.structure_set.clone()),
-        rtplan: plan.plan.clone(),
-        notes: plan.notes.clone(),
-    };
+    let inputs = plan_inputs(plan);
     let mut analysis_opts = opts.analysis.clone();
     if let Some(f) = patient_file {
         match radtox_analysis::load_patient(f) {
