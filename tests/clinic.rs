@@ -209,3 +209,64 @@ fn malformed_patient_file_exits_2_naming_the_file() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("p.toml"));
 }
+
+#[test]
+fn a_metric_within_its_sampling_uncertainty_of_a_threshold_is_indeterminate() {
+    // The uncertainty is the spread between two equally valid sampling lattices, so a
+    // threshold placed at the computed value cannot be decided; one well beyond it can.
+    let tmp = tempfile::tempdir().unwrap();
+    let base = repo("pipelines/names/tg263-base.toml");
+    let write = |threshold: f64| {
+        let path = tmp.path().join(format!("t{threshold}.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                r#"schema = "radtox-pipeline/1"
+name = "threshold test"
+include = ["{}"]
+[[derived]]
+name = "Brain-GTV_All"
+expr = "Brain - union(GTV_*)"
+[[rules]]
+id = "T1"
+structure = "Brain-GTV_All"
+metric = "V12Gy[cc]"
+tiers = [ {{ level = "caution", op = ">=", value = {threshold} }} ]
+grade = "unrated"
+citation = "test threshold"
+"#,
+                base.display()
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let run_with = |threshold: f64| {
+        json_of(run(radtox()
+            .arg("analyze")
+            .arg(repo("fixtures/brain-srs"))
+            .arg("--pipeline")
+            .arg(write(threshold))
+            .args(["--format", "json", "--no-dvh"])))
+    };
+    // First run: the value and its uncertainty.
+    let doc = run_with(1000.0);
+    let t1 = flag(&doc, "T1");
+    assert_eq!(t1["status"], "not_raised");
+    let v = t1["value"].as_f64().unwrap();
+    let u: f64 = t1["covariates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|c| {
+            c.as_str()?
+                .strip_prefix("metric uncertainty ±")?
+                .parse()
+                .ok()
+        })
+        .expect("an uncertainty is reported");
+    assert!(u > 0.0 && u < 0.05 * v, "V12 {v} ± {u}");
+    assert_eq!(flag(&run_with(v), "T1")["status"], "indeterminate");
+    assert_eq!(flag(&run_with(v - 3.0 * u), "T1")["status"], "raised");
+    assert_eq!(flag(&run_with(v + 3.0 * u), "T1")["status"], "not_raised");
+}
