@@ -11,6 +11,7 @@ pub(crate) fn render(a: &Analysis) -> String {
     structures(a, &mut out);
     tps_checks(a, &mut out);
     pipeline_notes(a, &mut out);
+    site_tables(a, &mut out);
     timeline(a, &mut out);
     flags(a, &mut out);
     let per_structure = a
@@ -340,5 +341,33 @@ fn flags(a: &Analysis, out: &mut String) {
     }
     if let Some(d) = &a.disclaimer {
         let _ = writeln!(out, "  Disclaimer: {d}");
+    }
+}
+
+/// Each site analysis as a titled, aligned table with its notes.
+fn site_tables(a: &Analysis, out: &mut String) {
+    for t in &a.site_tables {
+        let _ = writeln!(out, "\n{}:", t.title);
+        let mut rows = vec![t.columns.clone()];
+        for r in &t.rows {
+            rows.push(
+                r.iter()
+                    .map(|v| match v {
+                        serde_json::Value::Null => "-".to_string(),
+                        serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+                        serde_json::Value::Number(n) => n.as_f64().map_or(n.to_string(), format_value),
+                            n.as_f64().map_or(n.to_string(), format_value)
+                        }
+                        serde_json::Value::String(s) => s.clone(),
+                        serde_json::Value::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
+                        other => other.to_string(),
+                    })
+                    .collect(),
+            );
+        }
+        write_aligned(&rows, out);
+        for n in &t.notes {
+            let _ = writeln!(out, "  note: {n}");
+        }
     }
 }
