@@ -355,7 +355,7 @@ fn site_tables(a: &Analysis, out: &mut String) {
                     .map(|v| match v {
                         serde_json::Value::Null => "-".to_string(),
                         serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
-                        serde_json::Value::Number(n) => n.as_f64().map_or(n.to_string(), format_value),
+                        serde_json::Value::Number(n) => {
                             n.as_f64().map_or(n.to_string(), format_value)
                         }
                         serde_json::Value::String(s) => s.clone(),
