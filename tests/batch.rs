@@ -464,7 +464,18 @@ fn killed_run_restarted_equals_uninterrupted_run() {
         c
     };
     let full = fresh_out("bin-full");
-    assert!(args(&full).status().unwrap().success());
+    let run = args(&full)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    // The log (not a terminal here: plain lines) holds counts, never IDs, names or paths.
+    let log = String::from_utf8(run.stderr).unwrap();
+    assert!(log.contains("plans done"), "{log}");
+    assert!(log.contains("2 failed"), "{log}");
+    for secret in ["MRN", "Smith", "Alice", "etc", a.root.to_str().unwrap()] {
+        assert!(!log.contains(secret), "{secret} in the log: {log}");
+    }
     let killed = fresh_out("bin-killed");
     let mut child = args(&killed).spawn().unwrap();
     let records = killed.join("records");
@@ -534,4 +545,22 @@ fn pipeline_and_patient_files_reach_flags_csv() {
         })
         .count();
     assert_eq!(with_patient, 3);
+}
+
+#[test]
+fn pseudonymize_without_a_key_is_refused() {
+    let out = fresh_out("no-key");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_radtox"))
+        .arg("batch")
+        .arg(&archive().root)
+        .arg("--out")
+        .arg(&out)
+        .arg("--pseudonymize")
+        .env_remove("RADTOX_PSEUDONYM_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let err = String::from_utf8(run.stderr).unwrap();
+    assert!(err.contains("RADTOX_PSEUDONYM_KEY"), "{err}");
+    assert!(!out.join("manifest.json").exists());
 }
