@@ -101,7 +101,7 @@ impl BatchOptions {
             "include_dvh": a.include_dvh,
             // Debug lists every loaded rule, name table and include: any change to the
             // pipeline changes the hash. Only the hash is recorded.
-            "pipeline": a.pipeline.as_ref().map(|p| blake3::hash(format!("{p:?}").as_bytes()).to_hex().to_string()),
+            "pipeline": a.pipeline.as_ref().map(pipeline_hash),
             "lq_model": format!("{:?}", a.lq_model),
             "fractions_override": a.fractions_override,
             "alpha_beta_default": a.alpha_beta_default,
@@ -119,6 +119,17 @@ impl BatchOptions {
             .to_hex()
             .to_string()
     }
+}
+
+/// Hash of a loaded pipeline: its Debug form lists every rule, name table entry and
+/// derived structure, so any change of content changes the hash. The file's location is
+/// left out, so shards run from different checkouts of the same pipeline agree.
+fn pipeline_hash(p: &radtox_analysis::Pipeline) -> String {
+    let mut p = p.clone();
+    p.source = PathBuf::new();
+    blake3::hash(format!("{p:?}").as_bytes())
+        .to_hex()
+        .to_string()
 }
 
 /// One input file of a plan.
