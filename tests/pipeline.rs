@@ -522,3 +522,37 @@ fn without_a_pipeline_nothing_changes() {
             .all(|s| s["derived"] == false && s["tg263_name"].is_null())
     );
 }
+
+#[test]
+fn command_line_derived_structures_use_tg263_names_beside_a_pipeline() {
+    // "Lt Lung" is Lung_L after mapping; the lungs are disjoint, so the union's volume
+    // is the sum of theirs.
+    let doc = pipeline_json(
+        "fixtures/breast-left",
+        "pipelines/breast-left.toml",
+        &[
+            "--derive",
+            "BothLungs = Lung_L | Lung_R",
+            "--lq-model",
+            "lql:6",
+        ],
+    );
+    let sum = structure(&doc, "Lt Lung")["volume_cc"].as_f64().unwrap()
+        + structure(&doc, "Lung_R")["volume_cc"].as_f64().unwrap();
+    let got = structure(&doc, "BothLungs")["volume_cc"].as_f64().unwrap();
+    assert!((got - sum).abs() < 1e-3 * sum, "{got} vs {sum}");
+    assert!(
+        doc["dose_models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m.as_str().unwrap().contains("LQ-L d_T=6 Gy"))
+    );
+    // A bad model is refused before anything is read.
+    let out = run(radtox()
+        .arg("analyze")
+        .arg(repo("fixtures/breast-left"))
+        .args(["--lq-model", "lqx"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("lql:D_T"));
+}
