@@ -178,6 +178,11 @@ mod tests {
         );
         assert_eq!(domain_and_unit("GI"), ("physical".into(), "".into()));
         assert_eq!(
+            domain_and_unit("Mean[EQD2Gy]"),
+            ("EQD2".into(), "EQD2Gy".into())
+        );
+        assert_eq!(domain_and_unit("V30EQD2Gy[%]"), ("EQD2".into(), "%".into()));
+        assert_eq!(
             domain_and_unit("Widget[mm]"),
             ("physical".into(), "mm".into())
         );
