@@ -556,3 +556,58 @@ fn command_line_derived_structures_use_tg263_names_beside_a_pipeline() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("lql:D_T"));
 }
+
+#[test]
+fn pipeline_fractionation_stands_in_when_the_plan_is_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = write(
+        &uniform_phantom(
+            "uniform-pipeline-fx",
+            20.0,
+            1,
+            &[("Region", [0.0, 0.0, 0.0], 10.0)],
+        ),
+        &tmp.path().join("plan"),
+    );
+    let pipeline = tmp.path().join("p.toml");
+    std::fs::write(
+        &pipeline,
+        r#"schema = "radtox-pipeline/1"
+name = "fallback"
+[names]
+standard = ["Region"]
+[fractionation]
+fractions = 5
+prescription_gy = 20.0
+[alpha_beta]
+default = 2.0
+[[metrics]]
+structures = ["Region"]
+metrics = ["Mean[EQD2Gy]", "V95%[%]"]
+"#,
+    )
+    .unwrap();
+    // No RT Plan: fractions and prescription come from the pipeline.
+    let doc = json_of(run(radtox()
+        .arg("analyze")
+        .arg("--rtdose")
+        .arg(&plan.rtdose)
+        .arg("--rtstruct")
+        .arg(&plan.rtstruct)
+        .arg("--pipeline")
+        .arg(&pipeline)
+        .args(["--format", "json", "--no-dvh"])));
+    let s = structure(&doc, "Region");
+    // 20 Gy in 5 fractions at α/β = 2 Gy: 20 (4 + 2)/4 = 30 Gy.
+    assert!((metric(s, "Mean[EQD2Gy]") - 30.0).abs() < 1e-3);
+    assert!((metric(s, "V95%[%]") - 100.0).abs() < 1e-6);
+    assert_eq!(
+        s["eqd2_model"],
+        "EQD2 LQ α/β=2 Gy, 5 fx (pipeline (plan lacks it))"
+    );
+    assert!(
+        warnings(&doc)
+            .iter()
+            .any(|w| w.contains("prescription 20 Gy taken from the pipeline"))
+    );
+}

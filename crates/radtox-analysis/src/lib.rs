@@ -287,7 +287,26 @@ pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, 
         discovery_notes: inputs.notes.clone(),
     };
     analysis.warnings.extend(plan.warnings.iter().cloned());
-    let prescription_gy = plan.plan.as_ref().and_then(|p| p.prescription_gy());
+    let plan_rx = plan.plan.as_ref().and_then(|p| p.prescription_gy());
+    // The pipeline's [fractionation] prescription: always, or when the plan has none.
+    let pipeline_rx = opts
+        .pipeline
+        .as_ref()
+        .and_then(|p| p.fractionation.as_ref())
+        .and_then(|f| {
+            let rx = f.prescription_gy?;
+            (f.policy == radtox_pipeline::FractionationPolicy::Always || plan_rx.is_none())
+                .then_some(rx)
+        });
+    if let Some(rx) = pipeline_rx {
+        analysis.warnings.push(format!(
+            "prescription {rx} Gy taken from the pipeline's [fractionation]{}",
+            plan_rx.map_or(" (the plan has none)".to_string(), |p| format!(
+                " instead of the plan's {p} Gy"
+            ))
+        ));
+    }
+    let prescription_gy = pipeline_rx.or(plan_rx);
     analysis.plan = plan.plan.as_ref().map(|p| PlanSummary {
         label: p.label.clone(),
         name: p.name.clone(),
@@ -667,6 +686,7 @@ pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, 
             .map(radtox_sites::SiteContext::from_plan)
             .unwrap_or_default();
         ctx.fractions = fractions.n;
+        ctx.prescription_gy = prescription_gy;
         ctx.sampling = opts.sampling.clone();
         let site_opts = radtox_sites::SiteOptions {
             laterality: match covariates.laterality {
