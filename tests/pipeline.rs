@@ -611,3 +611,47 @@ metrics = ["Mean[EQD2Gy]", "V95%[%]"]
             .any(|w| w.contains("prescription 20 Gy taken from the pipeline"))
     );
 }
+
+#[test]
+fn eqd2_dvh_curves_accompany_the_physical_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = write(
+        &uniform_phantom(
+            "uniform-curves",
+            20.0,
+            1,
+            &[("Region", [0.0, 0.0, 0.0], 10.0)],
+        ),
+        tmp.path(),
+    );
+    let doc = json_of(run(radtox()
+        .arg("analyze")
+        .arg("--rtdose")
+        .arg(&plan.rtdose)
+        .args(plan_args(&plan))
+        .args(["--format", "json", "--alpha-beta", "2", "--dvh-bin", "1"])));
+    let s = structure(&doc, "Region");
+    let last = |c: &serde_json::Value, k: &str| {
+        c[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    // Uniform 20 Gy → every sample at 110 Gy EQD2: the cumulative EQD2 curve holds the
+    // whole volume up to 110 Gy and nothing beyond, as the physical one does at 20 Gy.
+    let volume = s["volume_cc"].as_f64().unwrap();
+    let (d, v) = (
+        last(&s["eqd2_dvh"], "dose_gy"),
+        last(&s["eqd2_dvh"], "volume_cc"),
+    );
+    let at = |dose: f64| {
+        d.iter()
+            .zip(&v)
+            .find(|(x, _)| (**x - dose).abs() < 1e-9)
+            .map(|(_, y)| *y)
+    };
+    assert!((at(109.0).unwrap() - volume).abs() < 1e-3 * volume);
+    assert!(at(111.0).unwrap_or(0.0) < 1e-9);
+    assert_eq!(s["eqd2_model"], "EQD2 LQ α/β=2 Gy, 1 fx (plan)");
+}

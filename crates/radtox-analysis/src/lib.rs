@@ -276,9 +276,10 @@ pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, 
                 .map(|p| p.display().to_string())
                 .collect()
         } else {
+            // Paths only; each course's fractions are in `dose_summation`.
             opts.courses
                 .iter()
-                .map(|c| format!("{} ({} fx)", c.rtdose.display(), c.fractions))
+                .map(|c| c.rtdose.display().to_string())
                 .collect()
         },
         rtstruct: inputs.rtstruct.as_ref().map(|p| p.display().to_string()),
