@@ -46,7 +46,9 @@ pub enum NiftiInputError {
     Nifti(#[from] NiftiError),
     #[error(transparent)]
     Analysis(#[from] AnalysisError),
-    #[error("no structures: give --nifti-labels FILE (with --label-names FILE) or --nifti-mask NAME=FILE")]
+    #[error(
+        "no structures: give --nifti-labels FILE (with --label-names FILE) or --nifti-mask NAME=FILE"
+    )]
     NoStructures,
     #[error("--label-names {0} given without --nifti-labels")]
     NamesWithoutLabels(PathBuf),
@@ -292,9 +294,9 @@ pub fn analyze_nifti_plan(
                 ));
             }
             if !r.rules.is_empty() {
-                analysis.warnings.push(
-                    "risk rules are not evaluated on NIfTI input yet: no flags".into(),
-                );
+                analysis
+                    .warnings
+                    .push("risk rules are not evaluated on NIfTI input yet: no flags".into());
             }
             Some(r)
         }

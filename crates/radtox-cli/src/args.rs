@@ -30,6 +30,9 @@ pub enum Command {
     /// Analyse one plan and write a self-contained HTML report (tables, DVH plots,
     /// flags, timeline) that opens offline in any browser.
     Report(crate::report::ReportArgs),
+    /// Write the dose, its EQD2/BED and the structure masks as NIfTI, or the EQD2/BED
+    /// dose as a DICOM RT Dose (docs/export.md).
+    Export(crate::export::ExportArgs),
 }
 
 #[derive(Args, Debug)]
@@ -103,6 +106,18 @@ pub struct AnalyzeArgs {
         conflicts_with = "rtdose"
     )]
     pub course: Vec<String>,
+    /// NIfTI dose volume (Gy) instead of DICOM input (docs/nifti.md).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dir", "rtdose", "rtstruct", "course"])]
+    pub nifti_dose: Option<PathBuf>,
+    /// NIfTI label map of the structures (with --nifti-dose).
+    #[arg(long, value_name = "FILE", requires = "nifti_dose")]
+    pub nifti_labels: Option<PathBuf>,
+    /// Names of the label values: JSON or `value name` text lines.
+    #[arg(long, value_name = "FILE", requires = "nifti_labels")]
+    pub label_names: Option<PathBuf>,
+    /// One NIfTI mask per structure, NAME=FILE (repeatable; with --nifti-dose).
+    #[arg(long = "nifti-mask", value_name = "NAME=FILE", requires = "nifti_dose")]
+    pub nifti_mask: Vec<String>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -131,6 +146,23 @@ pub enum EndCapsArg {
 }
 
 impl AnalyzeArgs {
+    /// The NIfTI inputs, when --nifti-dose is given.
+    pub fn nifti_inputs(&self) -> anyhow::Result<Option<radtox_analysis::NiftiInputs>> {
+        let Some(dose) = &self.nifti_dose else {
+            return Ok(None);
+        };
+        Ok(Some(radtox_analysis::NiftiInputs {
+            dose: dose.clone(),
+            labels: self.nifti_labels.clone(),
+            label_names: self.label_names.clone(),
+            masks: self
+                .nifti_mask
+                .iter()
+                .map(|m| radtox_analysis::parse_mask_arg(m))
+                .collect::<Result<_, _>>()?,
+        }))
+    }
+
     pub fn inputs(&self) -> anyhow::Result<PlanInputs> {
         if let Some(dir) = &self.dir {
             let mut inputs = PlanInputs::from_dir(dir)

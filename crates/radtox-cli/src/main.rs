@@ -5,6 +5,7 @@
 mod args;
 mod batch;
 mod check;
+mod export;
 mod output;
 mod report;
 
@@ -33,13 +34,16 @@ fn run(cli: args::Cli) -> anyhow::Result<()> {
         args::Command::Merge(m) => batch::merge(m),
         args::Command::Check(c) => check::run(c),
         args::Command::Report(r) => report::run(r),
+        args::Command::Export(e) => export::run(e),
     }
 }
 
 fn analyze(a: args::AnalyzeArgs) -> anyhow::Result<()> {
-    let inputs = a.inputs()?;
     let opts = a.options()?;
-    let analysis = radtox_analysis::analyze(&inputs, &opts)?;
+    let analysis = match a.nifti_inputs()? {
+        Some(n) => radtox_analysis::analyze_nifti(&n, &opts)?,
+        None => radtox_analysis::analyze(&a.inputs()?, &opts)?,
+    };
     let text = radtox_report::render(&analysis, a.format.into())?;
     output::write(a.output.as_deref(), &text)
 }

@@ -1,0 +1,401 @@
+//! `radtox export`: the physical dose, its EQD2 (or BED) and the structure masks as
+//! NIfTI, or the EQD2/BED dose as a DICOM RT Dose beside the source plan
+//! (docs/export.md).
+//!
+//! Every output lies on the dose grid. EQD2 is converted voxel by voxel with the LQ
+//! (or LQ-L) model: EQD2 = D (1 + d/(α/β)) / (1 + 2/(α/β)), d = D/n. Masks from an RT
+//! Structure Set are rasterised (partial volumes) onto a lattice equal to the dose
+//! grid; masks from NIfTI are resampled onto it by volume.
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use ndarray::Array3;
+use radtox_analysis::{NiftiInputs, parse_mask_arg};
+use radtox_dose::{Domain, LqModel, LqParams};
+use radtox_geometry::{Lattice, SamplingOptions};
+use radtox_model::DoseGrid;
+use radtox_nifti::MaskStructure;
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// RT Dose file (the dose to export; its identity is copied into a DICOM export).
+    #[arg(long, value_name = "FILE", conflicts_with = "nifti_dose")]
+    pub rtdose: Option<PathBuf>,
+    /// RT Structure Set: one mask per ROI, rasterised on the dose grid.
+    #[arg(long, value_name = "FILE", requires = "rtdose")]
+    pub rtstruct: Option<PathBuf>,
+    /// RT Plan: number of fractions, and the plan a DICOM export references.
+    #[arg(long, value_name = "FILE", requires = "rtdose")]
+    pub rtplan: Option<PathBuf>,
+    /// NIfTI dose volume (Gy) instead of --rtdose.
+    #[arg(long, value_name = "FILE")]
+    pub nifti_dose: Option<PathBuf>,
+    /// NIfTI label map (with --nifti-dose).
+    #[arg(long, value_name = "FILE", requires = "nifti_dose")]
+    pub nifti_labels: Option<PathBuf>,
+    /// Names of the label values (JSON or `value name` lines).
+    #[arg(long, value_name = "FILE", requires = "nifti_labels")]
+    pub label_names: Option<PathBuf>,
+    /// One NIfTI mask per structure, NAME=FILE (repeatable; with --nifti-dose).
+    #[arg(long = "nifti-mask", value_name = "NAME=FILE", requires = "nifti_dose")]
+    pub nifti_mask: Vec<String>,
+    /// Output directory (created if absent).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Also write the EQD2 dose (eqd2.nii.gz, or eqd2.dcm with --format dicom).
+    #[arg(long, conflicts_with = "bed")]
+    pub eqd2: bool,
+    /// Also write the BED dose (bed.nii.gz, or bed.dcm).
+    #[arg(long)]
+    pub bed: bool,
+    /// α/β (Gy) of the EQD2/BED conversion.
+    #[arg(long, value_name = "GY", default_value_t = 3.0)]
+    pub alpha_beta: f64,
+    /// Number of fractions (default: the RT Plan's).
+    #[arg(long, value_name = "N")]
+    pub fractions: Option<u32>,
+    /// LQ-L: transition dose per fraction (Gy) above which the LQ curve continues linearly.
+    #[arg(long = "lq-l", value_name = "TRANSITION_GY")]
+    pub lq_l: Option<f64>,
+    /// Masks as partial-volume fractions (float32) or binary at a threshold
+    /// (`binary:0.5`: uint8, 1 where the fraction ≥ 0.5).
+    #[arg(long, value_name = "fraction|binary:T", default_value = "fraction")]
+    pub masks: String,
+    /// Output format: NIfTI files, or a DICOM RT Dose of the EQD2/BED dose.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Nifti)]
+    pub format: ExportFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    Nifti,
+    Dicom,
+}
+
+/// `fraction` → `None`; `binary:T` → `Some(T)` with 0 < T ≤ 1.
+pub fn parse_mask_mode(text: &str) -> anyhow::Result<Option<f32>> {
+    let t = text.trim().to_ascii_lowercase();
+    if t == "fraction" || t == "fractions" {
+        return Ok(None);
+    }
+    let v = t
+        .strip_prefix("binary:")
+        .or_else(|| (t == "binary").then_some("0.5"))
+        .with_context(|| format!("--masks {text:?}: expected 'fraction' or 'binary:T'"))?;
+    let v: f32 = v
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--masks {text:?}: the threshold is not a number"))?;
+    if !(v > 0.0 && v <= 1.0) {
+        bail!("--masks {text:?}: the threshold must be in (0, 1]");
+    }
+    Ok(Some(v))
+}
+
+/// A file name part from a structure name: letters, digits, `.`, `_`, `-` kept.
+pub fn sanitise_name(name: &str) -> String {
+    radtox_dicom::sanitize_component(name)
+}
+
+/// The dose grid converted voxel by voxel to EQD2 or BED.
+pub fn convert_grid(grid: &DoseGrid, params: &LqParams, domain: Domain) -> DoseGrid {
+    let mut out = grid.clone();
+    out.dose
+        .mapv_inplace(|d| params.convert(f64::from(d), domain) as f32);
+    out
+}
+
+/// The lattice whose cells are the dose grid's voxels (the grid must be uniform).
+fn dose_lattice(grid: &DoseGrid) -> anyhow::Result<Lattice> {
+    let step = |v: &[f64], axis: char| -> anyhow::Result<f64> {
+        if v.len() < 2 {
+            return Ok(1.0);
+        }
+        let s = (v[v.len() - 1] - v[0]) / (v.len() - 1) as f64;
+        if v.windows(2).any(|w| ((w[1] - w[0]) - s).abs() > 1e-3) {
+            bail!("the dose grid's {axis} spacing is not uniform: masks cannot be written on it");
+        }
+        Ok(s)
+    };
+    let first = |v: &[f64]| v.first().copied().unwrap_or(0.0);
+    Ok(Lattice::new(
+        [first(&grid.x), first(&grid.y), first(&grid.z)],
+        [
+            step(&grid.x, 'x')?,
+            step(&grid.y, 'y')?,
+            step(&grid.z, 'z')?,
+        ],
+        [grid.z.len(), grid.y.len(), grid.x.len()],
+    )?)
+}
+
+/// A NIfTI mask on the dose grid: every mask voxel is split into sub-boxes (at most
+/// half a dose voxel wide), each adds its share of volume to the dose voxel holding its
+/// centre. Exact when the grids coincide; partial volumes otherwise.
+pub fn mask_on_grid(mask: &MaskStructure, lattice: &Lattice) -> Array3<f32> {
+    let [nz, ny, nx] = lattice.dims;
+    let mut acc = Array3::<f64>::zeros((nz, ny, nx));
+    let a = mask.affine;
+    let col = |c: usize| (a[0][c].powi(2) + a[1][c].powi(2) + a[2][c].powi(2)).sqrt();
+    let finest = lattice
+        .spacing
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min);
+    let n: [usize; 3] =
+        [0, 1, 2].map(|c| ((col(c) / (finest / 2.0) - 1e-9).ceil() as usize).clamp(1, 8));
+    let offsets =
+        |m: usize| -> Vec<f64> { (0..m).map(|s| (s as f64 + 0.5) / m as f64 - 0.5).collect() };
+    let (ou, ov, ow) = (offsets(n[0]), offsets(n[1]), offsets(n[2]));
+    let share = 1.0 / (n[0] * n[1] * n[2]) as f64;
+    let voxel_ratio = mask.voxel_volume_mm3() / lattice.spacing.iter().product::<f64>();
+    let cell = |p: f64, axis: usize, len: usize| -> Option<usize> {
+        let i = ((p - lattice.origin[axis]) / lattice.spacing[axis]).round();
+        (i >= 0.0 && (i as usize) < len).then_some(i as usize)
+    };
+    for &(lin, f) in &mask.fraction {
+        let [i, j, k] = mask.voxel_index(lin);
+        let w = f64::from(f) * share * voxel_ratio;
+        for &dw in &ow {
+            for &dv in &ov {
+                for &du in &ou {
+                    let v = [i as f64 + du, j as f64 + dv, k as f64 + dw];
+                    let p: [f64; 3] = [0, 1, 2]
+                        .map(|r| a[r][0] * v[0] + a[r][1] * v[1] + a[r][2] * v[2] + a[r][3]);
+                    if let (Some(ix), Some(iy), Some(iz)) =
+                        (cell(p[0], 0, nx), cell(p[1], 1, ny), cell(p[2], 2, nz))
+                        && let Some(c) = acc.get_mut((iz, iy, ix))
+                    {
+                        *c += w;
+                    }
+                }
+            }
+        }
+    }
+    // Rounding can push a fully covered cell a hair above 1.
+    acc.mapv(|v| v.clamp(0.0, 1.0) as f32)
+}
+
+/// What one export wrote.
+#[derive(Debug, Default)]
+pub struct Exported {
+    pub files: Vec<PathBuf>,
+    pub warnings: Vec<String>,
+}
+
+pub fn run(a: ExportArgs) -> anyhow::Result<()> {
+    let done = export(&a)?;
+    for w in &done.warnings {
+        eprintln!("radtox: warning: {w}");
+    }
+    for f in &done.files {
+        println!("{}", f.display());
+    }
+    Ok(())
+}
+
+/// Run an export; returns the files written.
+pub fn export(a: &ExportArgs) -> anyhow::Result<Exported> {
+    let binary = parse_mask_mode(&a.masks)?;
+    if !(a.alpha_beta.is_finite() && a.alpha_beta > 0.0) {
+        bail!(
+            "--alpha-beta must be a positive number of Gy, got {}",
+            a.alpha_beta
+        );
+    }
+    if a.fractions == Some(0) {
+        bail!("--fractions must be at least 1");
+    }
+    let domain = match (a.eqd2, a.bed) {
+        (_, true) => Some(Domain::Bed),
+        (true, false) => Some(Domain::Eqd2),
+        (false, false) => None,
+    };
+    if a.format == ExportFormat::Dicom {
+        if domain.is_none() {
+            bail!("--format dicom writes the EQD2 or BED dose: give --eqd2 or --bed");
+        }
+        if a.rtdose.is_none() {
+            bail!(
+                "--format dicom needs --rtdose: the new RT Dose takes its study, frame of reference and patient from it"
+            );
+        }
+    }
+    let mut out = Exported::default();
+    // The dose and, for DICOM input, the plan.
+    let (grid, plan) = match (&a.rtdose, &a.nifti_dose) {
+        (Some(d), None) => {
+            let dose = radtox_dicom::read_rt_dose(d)
+                .with_context(|| format!("reading RT Dose {}", d.display()))?;
+            out.warnings.extend(dose.warnings);
+            if dose.info.units != radtox_model::DoseUnits::Gy {
+                bail!(
+                    "RT Dose {}: DoseUnits is {:?}, not GY; only absolute dose can be exported",
+                    d.display(),
+                    dose.info.units
+                );
+            }
+            let plan = a
+                .rtplan
+                .as_ref()
+                .map(|p| {
+                    radtox_dicom::read_rt_plan(p)
+                        .with_context(|| format!("reading RT Plan {}", p.display()))
+                })
+                .transpose()?;
+            (dose.grid, plan)
+        }
+        (None, Some(d)) => {
+            let dose = radtox_nifti::read_dose(d)?;
+            out.warnings.extend(dose.warnings);
+            (dose.grid, None)
+        }
+        _ => bail!("give --rtdose FILE or --nifti-dose FILE"),
+    };
+    let lq = match domain {
+        None => None,
+        Some(dm) => {
+            let n = a
+                .fractions
+                .or(plan.as_ref().and_then(|p| p.fractions))
+                .context(
+                    "EQD2/BED needs the number of fractions: give --fractions N or --rtplan FILE",
+                )?;
+            let model = match a.lq_l {
+                Some(t) if t.is_finite() && t > 0.0 => LqModel::Lql {
+                    transition_dose_per_fraction_gy: t,
+                },
+                Some(t) => bail!("--lq-l must be a positive number of Gy, got {t}"),
+                None => LqModel::Lq,
+            };
+            Some((LqParams::new(n, a.alpha_beta, model)?, dm))
+        }
+    };
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("creating output directory {}", a.out.display()))?;
+    let converted = lq.map(|(p, dm)| (convert_grid(&grid, &p, dm), p, dm));
+    let name = |dm: Domain| if dm == Domain::Bed { "bed" } else { "eqd2" };
+
+    if a.format == ExportFormat::Dicom {
+        let (Some((g, p, dm)), Some(src)) = (&converted, &a.rtdose) else {
+            bail!("--format dicom needs --rtdose and --eqd2 or --bed");
+        };
+        let what = model_description(p, *dm);
+        let mut spec = radtox_dicom::RtDoseWriteSpec::from_source_dose(
+            src,
+            &format!("radtox {what}"),
+            &format!("{what}; voxel-wise from {} by radtox", file_name(src)),
+        )?;
+        spec.dose_type = "EFFECTIVE".into();
+        // The plan given on the command line is the one the dose belongs to.
+        if let Some(uid) = plan.as_ref().and_then(|p| p.sop_instance_uid.clone()) {
+            spec.referenced_plan_uid = Some(uid);
+        }
+        if spec.referenced_plan_uid.is_none() {
+            out.warnings.push(
+                "no RT Plan reference (neither --rtplan nor one in the source dose): the RT Dose references none".into(),
+            );
+        }
+        let path = a.out.join(format!("{}.dcm", name(*dm)));
+        let written = radtox_dicom::write_rt_dose(&path, g, &spec)?;
+        out.files.push(written.path);
+        return Ok(out);
+    }
+
+    let dose_path = a.out.join("dose.nii.gz");
+    radtox_nifti::write_dose(&dose_path, &grid, "radtox physical dose (Gy)")?;
+    out.files.push(dose_path);
+    if let Some((g, p, dm)) = &converted {
+        let path = a.out.join(format!("{}.nii.gz", name(*dm)));
+        let what = model_description(p, *dm);
+        // descrip holds 80 bytes: keep the essentials.
+        radtox_nifti::write_dose(&path, g, &format!("radtox {what}"))?;
+        out.files.push(path);
+    }
+
+    // Masks.
+    let mut masks: Vec<(String, Array3<f32>)> = Vec::new();
+    if a.rtstruct.is_some() || a.nifti_labels.is_some() || !a.nifti_mask.is_empty() {
+        let lattice = dose_lattice(&grid)?;
+        if let Some(rs) = &a.rtstruct {
+            let set = radtox_dicom::read_rt_struct(rs)
+                .with_context(|| format!("reading RT Structure Set {}", rs.display()))?;
+            out.warnings.extend(set.warnings.iter().cloned());
+            let params = SamplingOptions::default().slab_params(&grid);
+            for s in &set.structures {
+                if s.is_empty() {
+                    out.warnings.push(format!(
+                        "ROI {} ({}): no closed contour, no mask",
+                        s.roi_number, s.name
+                    ));
+                    continue;
+                }
+                // Several sample rows per cell: the dose grid is coarse compared with
+                // contour detail, and the fractions are the output here.
+                let occ = radtox_geometry::rasterize(s, &lattice, &params, 8)
+                    .with_context(|| format!("ROI {} ({})", s.roi_number, s.name))?;
+                masks.push((s.name.clone(), occ.to_dense()));
+            }
+        } else {
+            let inputs = NiftiInputs {
+                dose: a.nifti_dose.clone().unwrap_or_default(),
+                labels: a.nifti_labels.clone(),
+                label_names: a.label_names.clone(),
+                masks: a
+                    .nifti_mask
+                    .iter()
+                    .map(|m| parse_mask_arg(m))
+                    .collect::<Result<_, _>>()?,
+            };
+            let plan = inputs.read()?;
+            for m in &plan.masks {
+                out.warnings.extend(m.warnings.iter().cloned());
+                masks.push((m.name.clone(), mask_on_grid(m, &lattice)));
+            }
+        }
+    }
+    let mut used: Vec<String> = Vec::new();
+    for (name, fractions) in masks {
+        let mut stem = sanitise_name(&name);
+        // Distinct structures whose names sanitise alike get distinct files.
+        let base = stem.clone();
+        let mut k = 2;
+        while used.contains(&stem) {
+            stem = format!("{base}_{k}");
+            k += 1;
+        }
+        used.push(stem.clone());
+        let path = a.out.join(format!("mask_{stem}.nii.gz"));
+        radtox_nifti::write_mask(&path, &grid, &fractions, binary)
+            .with_context(|| format!("writing the mask of '{name}'"))?;
+        out.files.push(path);
+    }
+    Ok(out)
+}
+
+/// "EQD2 LQ alpha/beta=3 Gy, 5 fx": what DoseComment and the NIfTI description say
+/// (ASCII, as DICOM's default character repertoire and NIfTI's descrip require).
+pub fn model_description(p: &LqParams, domain: Domain) -> String {
+    let d = if domain == Domain::Bed { "BED" } else { "EQD2" };
+    match p.model() {
+        LqModel::Lq => format!(
+            "{d} LQ alpha/beta={} Gy, {} fx",
+            p.alpha_beta_gy(),
+            p.fractions()
+        ),
+        LqModel::Lql {
+            transition_dose_per_fraction_gy: t,
+        } => format!(
+            "{d} LQ-L d_T={t} Gy alpha/beta={} Gy, {} fx",
+            p.alpha_beta_gy(),
+            p.fractions()
+        ),
+    }
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
