@@ -195,6 +195,71 @@ fn eqd2_dicom_export_reads_back_within_one_scaling_step() {
     pydicom_check(&path, &plan.rtdose, max);
 }
 
+#[test]
+fn courses_are_summed_in_eqd2_voxel_by_voxel() {
+    let dir = tempfile::tempdir().unwrap();
+    let ph = brain_srs();
+    let opts = WriteOptions::default();
+    // The same plan twice (same frame of reference), given 5 and 1 fractions.
+    let a = write_plan(&ph, &dir.path().join("a"), &opts).unwrap();
+    let b = write_plan(&ph, &dir.path().join("b"), &opts).unwrap();
+    let out = dir.path().join("out");
+    let courses = [
+        format!("{}:5", a.rtdose.display()),
+        format!("{}:1", b.rtdose.display()),
+    ];
+    for format in ["nifti", "dicom"] {
+        ok(run(radtox()
+            .arg("export")
+            .args(["--course", &courses[0], "--course", &courses[1]])
+            .arg("--out")
+            .arg(&out)
+            .args(["--eqd2", "--alpha-beta", "3", "--format", format])));
+    }
+    let source = ph.expected_dose_grid(&opts).unwrap();
+    let nii = radtox_nifti::read_dose(&out.join("eqd2.nii.gz")).unwrap();
+    let dcm = radtox_dicom::read_rt_dose(&out.join("eqd2.dcm")).unwrap();
+    let max = source
+        .dose
+        .iter()
+        .map(|&d| eqd2(f64::from(d), 5.0, 3.0) + eqd2(f64::from(d), 1.0, 3.0))
+        .fold(0.0, f64::max);
+    let step = 2.0 * max / 4_294_967_295.0;
+    for ((n, c), d) in nii
+        .grid
+        .dose
+        .iter()
+        .zip(dcm.grid.dose.iter())
+        .zip(source.dose.iter())
+    {
+        let d = f64::from(*d);
+        let want = eqd2(d, 5.0, 3.0) + eqd2(d, 1.0, 3.0);
+        assert!(
+            (f64::from(*n) - want).abs() <= 2e-6 * want.max(1e-3),
+            "{n} vs {want}"
+        );
+        assert!(
+            (f64::from(*c) - want).abs() <= step + 2e-6 * want,
+            "{c} vs {want}"
+        );
+    }
+    assert_eq!(dcm.info.dose_type.as_deref(), Some("EFFECTIVE"));
+
+    // Courses in different frames of reference are refused.
+    let other = radtox_fixtures::breast_left();
+    let c = write_plan(&other, &dir.path().join("c"), &opts).unwrap();
+    let bad = run(radtox()
+        .arg("export")
+        .args(["--course", &courses[0]])
+        .arg("--course")
+        .arg(format!("{}:25", c.rtdose.display()))
+        .arg("--out")
+        .arg(dir.path().join("bad"))
+        .args(["--eqd2"]));
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("frame of reference"));
+}
+
 /// Run tests/scripts/check_eqd2_rtdose.py when python3 has pydicom (CI installs it).
 fn pydicom_check(exported: &Path, source: &Path, max_gy: f64) {
     let has = Command::new("python3")

@@ -23,10 +23,10 @@ pub struct ExportArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "nifti_dose")]
     pub rtdose: Option<PathBuf>,
     /// RT Structure Set: one mask per ROI, rasterised on the dose grid.
-    #[arg(long, value_name = "FILE", requires = "rtdose")]
+    #[arg(long, value_name = "FILE")]
     pub rtstruct: Option<PathBuf>,
     /// RT Plan: number of fractions, and the plan a DICOM export references.
-    #[arg(long, value_name = "FILE", requires = "rtdose")]
+    #[arg(long, value_name = "FILE")]
     pub rtplan: Option<PathBuf>,
     /// NIfTI dose volume (Gy) instead of --rtdose.
     #[arg(long, value_name = "FILE")]
@@ -52,6 +52,15 @@ pub struct ExportArgs {
     /// α/β (Gy) of the EQD2/BED conversion.
     #[arg(long, value_name = "GY", default_value_t = 3.0)]
     pub alpha_beta: f64,
+    /// A separate course DOSE_FILE:FRACTIONS (repeatable, instead of --rtdose): each is
+    /// converted to EQD2/BED with its own fractions and summed voxel by voxel on the
+    /// first course's grid.
+    #[arg(
+        long = "course",
+        value_name = "DOSE_FILE:FRACTIONS",
+        conflicts_with_all = ["rtdose", "nifti_dose", "fractions"]
+    )]
+    pub course: Vec<String>,
     /// Number of fractions (default: the RT Plan's).
     #[arg(long, value_name = "N")]
     pub fractions: Option<u32>,
@@ -216,72 +225,81 @@ pub fn export(a: &ExportArgs) -> anyhow::Result<Exported> {
         if domain.is_none() {
             bail!("--format dicom writes the EQD2 or BED dose: give --eqd2 or --bed");
         }
-        if a.rtdose.is_none() {
+        if a.rtdose.is_none() && a.course.is_empty() {
             bail!(
-                "--format dicom needs --rtdose: the new RT Dose takes its study, frame of reference and patient from it"
+                "--format dicom needs --rtdose or --course: the new RT Dose takes its study, frame of reference and patient from it"
             );
         }
     }
+    if a.rtstruct.is_some() && (a.nifti_labels.is_some() || !a.nifti_mask.is_empty()) {
+        bail!("give structures either as --rtstruct or as NIfTI masks, not both");
+    }
     let mut out = Exported::default();
     // The dose and, for DICOM input, the plan.
-    let (grid, plan) = match (&a.rtdose, &a.nifti_dose) {
-        (Some(d), None) => {
-            let dose = radtox_dicom::read_rt_dose(d)
-                .with_context(|| format!("reading RT Dose {}", d.display()))?;
-            out.warnings.extend(dose.warnings);
-            if dose.info.units != radtox_model::DoseUnits::Gy {
-                bail!(
-                    "RT Dose {}: DoseUnits is {:?}, not GY; only absolute dose can be exported",
-                    d.display(),
-                    dose.info.units
-                );
-            }
-            let plan = a
-                .rtplan
-                .as_ref()
-                .map(|p| {
-                    radtox_dicom::read_rt_plan(p)
-                        .with_context(|| format!("reading RT Plan {}", p.display()))
-                })
-                .transpose()?;
-            (dose.grid, plan)
-        }
-        (None, Some(d)) => {
-            let dose = radtox_nifti::read_dose(d)?;
-            out.warnings.extend(dose.warnings);
-            (dose.grid, None)
-        }
-        _ => bail!("give --rtdose FILE or --nifti-dose FILE"),
+    let model = match a.lq_l {
+        Some(t) if t.is_finite() && t > 0.0 => LqModel::Lql {
+            transition_dose_per_fraction_gy: t,
+        },
+        Some(t) => bail!("--lq-l must be a positive number of Gy, got {t}"),
+        None => LqModel::Lq,
     };
-    let lq = match domain {
-        None => None,
-        Some(dm) => {
-            let n = a
-                .fractions
-                .or(plan.as_ref().and_then(|p| p.fractions))
-                .context(
-                    "EQD2/BED needs the number of fractions: give --fractions N or --rtplan FILE",
-                )?;
-            let model = match a.lq_l {
-                Some(t) if t.is_finite() && t > 0.0 => LqModel::Lql {
-                    transition_dose_per_fraction_gy: t,
-                },
-                Some(t) => bail!("--lq-l must be a positive number of Gy, got {t}"),
-                None => LqModel::Lq,
-            };
-            Some((LqParams::new(n, a.alpha_beta, model)?, dm))
-        }
+    let plan = a
+        .rtplan
+        .as_ref()
+        .map(|p| {
+            radtox_dicom::read_rt_plan(p)
+                .with_context(|| format!("reading RT Plan {}", p.display()))
+        })
+        .transpose()?;
+    // The physical dose, the converted dose with its description, and the RT Dose whose
+    // identity a DICOM export copies.
+    let (grid, converted, source): (DoseGrid, Option<(DoseGrid, String)>, Option<PathBuf>) = if !a
+        .course
+        .is_empty()
+    {
+        let Some(dm) = domain else {
+            bail!(
+                "--course needs --eqd2 or --bed: courses of different fractionation are summed in EQD2/BED, not in physical dose"
+            );
+        };
+        let (g, c, first) = sum_courses(&a.course, a.alpha_beta, model, dm, &mut out)?;
+        (g, Some(c), Some(first))
+    } else {
+        let grid = match (&a.rtdose, &a.nifti_dose) {
+            (Some(d), None) => read_gy_dose(d, &mut out)?,
+            (None, Some(d)) => {
+                let dose = radtox_nifti::read_dose(d)?;
+                out.warnings.extend(dose.warnings);
+                dose.grid
+            }
+            _ => bail!("give --rtdose FILE, --nifti-dose FILE or --course FILE:FRACTIONS"),
+        };
+        let converted = match domain {
+            None => None,
+            Some(dm) => {
+                let n = a
+                        .fractions
+                        .or(plan.as_ref().and_then(|p| p.fractions))
+                        .context(
+                            "EQD2/BED needs the number of fractions: give --fractions N or --rtplan FILE",
+                        )?;
+                let p = LqParams::new(n, a.alpha_beta, model)?;
+                Some((convert_grid(&grid, &p, dm), model_description(&p, dm)))
+            }
+        };
+        (grid, converted, a.rtdose.clone())
     };
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("creating output directory {}", a.out.display()))?;
-    let converted = lq.map(|(p, dm)| (convert_grid(&grid, &p, dm), p, dm));
-    let name = |dm: Domain| if dm == Domain::Bed { "bed" } else { "eqd2" };
+    let name = match domain {
+        Some(Domain::Bed) => "bed",
+        _ => "eqd2",
+    };
 
     if a.format == ExportFormat::Dicom {
-        let (Some((g, p, dm)), Some(src)) = (&converted, &a.rtdose) else {
-            bail!("--format dicom needs --rtdose and --eqd2 or --bed");
+        let (Some((g, what)), Some(src)) = (&converted, &source) else {
+            bail!("--format dicom needs --rtdose (or --course) and --eqd2 or --bed");
         };
-        let what = model_description(p, *dm);
         let mut spec = radtox_dicom::RtDoseWriteSpec::from_source_dose(
             src,
             &format!("radtox {what}"),
@@ -297,7 +315,7 @@ pub fn export(a: &ExportArgs) -> anyhow::Result<Exported> {
                 "no RT Plan reference (neither --rtplan nor one in the source dose): the RT Dose references none".into(),
             );
         }
-        let path = a.out.join(format!("{}.dcm", name(*dm)));
+        let path = a.out.join(format!("{name}.dcm"));
         let written = radtox_dicom::write_rt_dose(&path, g, &spec)?;
         out.files.push(written.path);
         return Ok(out);
@@ -306,10 +324,9 @@ pub fn export(a: &ExportArgs) -> anyhow::Result<Exported> {
     let dose_path = a.out.join("dose.nii.gz");
     radtox_nifti::write_dose(&dose_path, &grid, "radtox physical dose (Gy)")?;
     out.files.push(dose_path);
-    if let Some((g, p, dm)) = &converted {
-        let path = a.out.join(format!("{}.nii.gz", name(*dm)));
-        let what = model_description(p, *dm);
-        // descrip holds 80 bytes: keep the essentials.
+    if let Some((g, what)) = &converted {
+        let path = a.out.join(format!("{name}.nii.gz"));
+        // descrip holds 80 bytes (cut by the writer): the model comes first.
         radtox_nifti::write_dose(&path, g, &format!("radtox {what}"))?;
         out.files.push(path);
     }
@@ -372,6 +389,94 @@ pub fn export(a: &ExportArgs) -> anyhow::Result<Exported> {
         out.files.push(path);
     }
     Ok(out)
+}
+
+/// An RT Dose in Gy (relative doses cannot be converted or exported as Gy).
+fn read_gy_dose(path: &Path, out: &mut Exported) -> anyhow::Result<DoseGrid> {
+    let dose = radtox_dicom::read_rt_dose(path)
+        .with_context(|| format!("reading RT Dose {}", path.display()))?;
+    out.warnings.extend(dose.warnings);
+    if dose.info.units != radtox_model::DoseUnits::Gy {
+        bail!(
+            "RT Dose {}: DoseUnits is {:?}, not GY; only absolute dose can be exported",
+            path.display(),
+            dose.info.units
+        );
+    }
+    Ok(dose.grid)
+}
+
+/// Courses summed voxel by voxel on the first course's grid, each converted with its
+/// own fractions (trilinear resampling; voxels outside a course's grid get 0 from it).
+/// Returns the summed physical dose, the summed converted dose with its description,
+/// and the first course's file. All courses must share one frame of reference.
+fn sum_courses(
+    args: &[String],
+    alpha_beta: f64,
+    model: LqModel,
+    domain: Domain,
+    out: &mut Exported,
+) -> anyhow::Result<(DoseGrid, (DoseGrid, String), PathBuf)> {
+    let courses = args
+        .iter()
+        .map(|c| radtox_analysis::Course::parse(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut physical: Option<DoseGrid> = None;
+    let mut converted: Option<DoseGrid> = None;
+    let mut frame: Option<String> = None;
+    let mut parts: Vec<String> = Vec::new();
+    for c in &courses {
+        let dose = radtox_dicom::read_rt_dose(&c.rtdose)
+            .with_context(|| format!("reading course RT Dose {}", c.rtdose.display()))?;
+        if dose.info.units != radtox_model::DoseUnits::Gy {
+            bail!(
+                "course RT Dose {}: DoseUnits is {:?}, not GY",
+                c.rtdose.display(),
+                dose.info.units
+            );
+        }
+        out.warnings.extend(dose.warnings.iter().cloned());
+        match (&frame, &dose.info.frame_of_reference_uid) {
+            (None, f) => frame = f.clone().or(Some(String::new())),
+            (Some(first), Some(f)) if first != f => bail!(
+                "course RT Dose {}: frame of reference {f} differs from the first course's {first}; courses can only be summed in one frame",
+                c.rtdose.display()
+            ),
+            _ => {}
+        }
+        let p = LqParams::new(c.fractions, alpha_beta, model)?;
+        let conv = convert_grid(&dose.grid, &p, domain);
+        parts.push(format!("{} fx", c.fractions));
+        match (&mut physical, &mut converted) {
+            (Some(ph), Some(cv)) => {
+                ph.dose = &ph.dose + &ph.resample_from(&dose.grid);
+                cv.dose = &cv.dose + &cv.resample_from(&conv);
+            }
+            _ => {
+                physical = Some(dose.grid);
+                converted = Some(conv);
+            }
+        }
+    }
+    let (Some(physical), Some(converted), Some(first)) = (
+        physical,
+        converted,
+        courses.first().map(|c| c.rtdose.clone()),
+    ) else {
+        bail!("no course given");
+    };
+    let d = if domain == Domain::Bed { "BED" } else { "EQD2" };
+    let m = match model {
+        LqModel::Lq => "LQ".to_string(),
+        LqModel::Lql {
+            transition_dose_per_fraction_gy: t,
+        } => format!("LQ-L d_T={t} Gy"),
+    };
+    let what = format!(
+        "{d} {m} alpha/beta={alpha_beta} Gy, courses {} summed",
+        parts.join(" + ")
+    );
+    Ok((physical, (converted, what), first))
 }
 
 /// "EQD2 LQ alpha/beta=3 Gy, 5 fx": what DoseComment and the NIfTI description say
