@@ -141,7 +141,9 @@ fn dose_lattice(grid: &DoseGrid) -> anyhow::Result<Lattice> {
 
 /// A NIfTI mask on the dose grid: every mask voxel is split into sub-boxes (at most
 /// half a dose voxel wide), each adds its share of volume to the dose voxel holding its
-/// centre. Exact when the grids coincide; partial volumes otherwise.
+/// centre. The total volume inside the grid is conserved exactly; its split between
+/// neighbouring cells is exact when cell faces fall on sub-box faces (same grid, or
+/// shifts by half a voxel) and otherwise right to within one sub-box per cell face.
 pub fn mask_on_grid(mask: &MaskStructure, lattice: &Lattice) -> Array3<f32> {
     let [nz, ny, nx] = lattice.dims;
     let mut acc = Array3::<f64>::zeros((nz, ny, nx));
@@ -503,4 +505,91 @@ fn file_name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lattice_1d(nx: usize) -> Lattice {
+        Lattice::new([0.0, 0.0, 0.0], [2.0, 2.0, 2.0], [1, 1, nx]).unwrap()
+    }
+
+    /// One 2 mm mask voxel centred at x = `x0` on a row of 2 mm dose voxels at 0, 2, 4, ….
+    fn one_voxel(x0: f64) -> MaskStructure {
+        MaskStructure {
+            name: "v".into(),
+            label: None,
+            affine: [
+                [2.0, 0.0, 0.0, x0],
+                [0.0, 2.0, 0.0, 0.0],
+                [0.0, 0.0, 2.0, 0.0],
+                [0.0, 0.0, 0.0, 1.0],
+            ],
+            dims: [1, 1, 1],
+            fraction: vec![(0, 1.0)],
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_mask_on_the_dose_grid_is_copied() {
+        let f = mask_on_grid(&one_voxel(2.0), &lattice_1d(4));
+        assert_eq!(f.iter().copied().collect::<Vec<_>>(), [0.0, 1.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn a_mask_shifted_by_half_a_voxel_splits_its_volume() {
+        // Centred at x = 3: half in the cell at 2 (1..3), half in the cell at 4 (3..5).
+        let f = mask_on_grid(&one_voxel(3.0), &lattice_1d(4));
+        assert_eq!(f.iter().copied().collect::<Vec<_>>(), [0.0, 0.5, 0.5, 0.0]);
+    }
+
+    #[test]
+    fn a_fine_mask_fills_a_coarse_cell_by_volume() {
+        // Eight 1 mm voxels with fraction 0.5 fill one 2 mm cell to one half.
+        let m = MaskStructure {
+            affine: [
+                [1.0, 0.0, 0.0, 1.5],
+                [0.0, 1.0, 0.0, -0.5],
+                [0.0, 0.0, 1.0, -0.5],
+                [0.0, 0.0, 0.0, 1.0],
+            ],
+            dims: [2, 2, 2],
+            fraction: (0..8).map(|i| (i, 0.5)).collect(),
+            ..one_voxel(0.0)
+        };
+        let f = mask_on_grid(&m, &lattice_1d(3));
+        assert_eq!(f.iter().copied().collect::<Vec<_>>(), [0.0, 0.5, 0.0]);
+    }
+
+    #[test]
+    fn mask_modes() {
+        assert_eq!(parse_mask_mode("fraction").unwrap(), None);
+        assert_eq!(parse_mask_mode("binary:0.5").unwrap(), Some(0.5));
+        assert_eq!(parse_mask_mode("binary").unwrap(), Some(0.5));
+        assert!(parse_mask_mode("binary:0").is_err());
+        assert!(parse_mask_mode("binary:x").is_err());
+        assert!(parse_mask_mode("nearest").is_err());
+    }
+
+    #[test]
+    fn eqd2_of_a_grid_follows_the_formula() {
+        let g = DoseGrid::new(
+            vec![0.0, 1.0],
+            vec![0.0],
+            vec![0.0],
+            Array3::from_shape_vec((1, 1, 2), vec![10.0, 20.0]).unwrap(),
+        )
+        .unwrap();
+        let p = LqParams::new(5, 3.0, LqModel::Lq).unwrap();
+        let e = convert_grid(&g, &p, Domain::Eqd2);
+        // 20 Gy in 5 fx, α/β 3: 20 (1 + 4/3) / (1 + 2/3) = 28 Gy; 10 Gy: 10 (1 + 2/3)/(5/3) = 10.
+        assert!((f64::from(e.dose[[0, 0, 1]]) - 28.0).abs() < 1e-5);
+        assert!((f64::from(e.dose[[0, 0, 0]]) - 10.0).abs() < 1e-5);
+        assert_eq!(
+            model_description(&p, Domain::Eqd2),
+            "EQD2 LQ alpha/beta=3 Gy, 5 fx"
+        );
+    }
 }
