@@ -1,6 +1,15 @@
 //! Times each stage of one analysis: `cargo run --release -p radtox-analysis --example stages -- DIR`.
 use std::time::Instant;
 
+fn hwm() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("VmHWM") || l.starts_with("VmRSS"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn main() {
     let dir = std::env::args()
         .nth(1)
@@ -10,7 +19,7 @@ fn main() {
     println!("scan        {:>8.2} ms", t.elapsed().as_secs_f64() * 1e3);
     let t = Instant::now();
     let dose = radtox_dicom::read_rt_dose(&inputs.rtdose[0]).expect("dose");
-    println!("read dose   {:>8.2} ms", t.elapsed().as_secs_f64() * 1e3);
+    println!("read dose   {:>8.2} ms {}", t.elapsed().as_secs_f64() * 1e3, hwm());
     let t = Instant::now();
     let ss = radtox_dicom::read_rt_struct(inputs.rtstruct.as_ref().unwrap()).expect("ss");
     println!("read struct {:>8.2} ms", t.elapsed().as_secs_f64() * 1e3);
@@ -27,7 +36,7 @@ fn main() {
         .iter()
         .map(|s| radtox_dose::Dvh::from_samples(&s.dose_gy, &s.weight_cc))
         .collect();
-    println!("dvh         {:>8.2} ms", t.elapsed().as_secs_f64() * 1e3);
+    println!("dvh         {:>8.2} ms {}", t.elapsed().as_secs_f64() * 1e3, hwm());
     let t = Instant::now();
     let curves: usize = dvhs.iter().map(|d| d.cumulative(0.01).dose_gy.len()).sum();
     println!(

@@ -607,14 +607,17 @@ pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, 
     };
 
     // Sample, histogram, evaluate.
-    let samples: Vec<StructureSamples> = units
+    // Each structure's samples are dropped as soon as its DVH holds them sorted: they
+    // are the largest allocation of an analysis, and keeping them all would double the
+    // peak memory for nothing.
+    let (samples, dvhs): (Vec<SampleSummary>, Vec<Option<Dvh>>) = units
         .par_iter()
-        .map(|u| sample_unit_on(u, grid, &opts.sampling))
-        .collect();
-    let dvhs: Vec<Option<Dvh>> = samples
-        .par_iter()
-        .map(|s| (!s.dose_gy.is_empty()).then(|| Dvh::from_samples(&s.dose_gy, &s.weight_cc)))
-        .collect();
+        .map(|u| {
+            let s = sample_unit_on(u, grid, &opts.sampling);
+            let dvh = (!s.dose_gy.is_empty()).then(|| Dvh::from_samples(&s.dose_gy, &s.weight_cc));
+            (SampleSummary::of(s), dvh)
+        })
+        .unzip();
     let all_reqs: Vec<MetricRequest> = requests
         .iter()
         .flatten()
@@ -1101,10 +1104,29 @@ fn domain_dvh(
     p.convert_dvh(physical, domain).map_err(|e| e.to_string())
 }
 
+/// What is kept of a structure's samples once its DVH is built.
+struct SampleSummary {
+    volume_cc: f64,
+    volume_in_grid_cc: f64,
+    count: usize,
+    warnings: Vec<String>,
+}
+
+impl SampleSummary {
+    fn of(s: StructureSamples) -> SampleSummary {
+        SampleSummary {
+            volume_cc: s.volume_cc,
+            volume_in_grid_cc: s.volume_in_grid_cc,
+            count: s.dose_gy.len(),
+            warnings: s.warnings,
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn unit_result(
     u: &Unit,
-    samples: &StructureSamples,
+    samples: &SampleSummary,
     dvh: Option<&Dvh>,
     reqs: &[Request],
     ctx: &MetricContext,
@@ -1231,7 +1253,7 @@ fn unit_result(
         empty,
         volume_cc: (!empty).then_some(samples.volume_cc),
         volume_in_dose_grid_cc: (!empty).then_some(samples.volume_in_grid_cc),
-        sample_count: samples.dose_gy.len(),
+        sample_count: samples.count,
         metrics: metric_values,
         dvh: dvh.filter(|_| opts.include_dvh).map(curve),
         tg263_name: u

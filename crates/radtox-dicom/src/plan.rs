@@ -60,23 +60,41 @@ pub fn read_rt_plan(path: &Path) -> Result<PlanInfo, DicomError> {
         });
     }
 
-    // Fallback: no TargetPrescriptionDose anywhere → Σ BeamDose × fractions.
+    // Fallback: no TargetPrescriptionDose anywhere → Σ BeamDose × fractions, but only
+    // when every beam states its dose at one and the same BeamDoseSpecificationPoint.
+    // Beams aimed at different points (multi-isocentre radiosurgery: the RayStation
+    // example sums to 70 Gy with a 62 Gy maximum) do not add up to a prescription.
     if prescriptions.iter().all(|p| p.dose_gy.is_none())
         && let (Some(fg), Some(nfx)) = (fraction_groups.first(), fractions)
     {
         let f = a.with_context(fg, "FractionGroupSequence item 1");
         let mut per_fraction = 0.0;
         let mut any = false;
+        let mut points: Vec<Option<Vec<f64>>> = Vec::new();
         for b in f.items(tags::REFERENCED_BEAM_SEQUENCE) {
-            if let Some(d) = a
-                .with_context(b, "FractionGroupSequence item 1")
-                .f64_opt(tags::BEAM_DOSE)?
-            {
+            let item = a.with_context(b, "FractionGroupSequence item 1");
+            if let Some(d) = item.f64_opt(tags::BEAM_DOSE)? {
                 per_fraction += d;
                 any = true;
+                points.push(item.f64s_opt(tags::BEAM_DOSE_SPECIFICATION_POINT)?);
             }
         }
-        if any {
+        let one_point = points.first().is_some_and(|p0| {
+            p0.is_some()
+                && points.iter().all(|p| {
+                    matches!((p, p0), (Some(p), Some(q)) if p.len() == q.len()
+                        && p.iter().zip(q).all(|(x, y)| (x - y).abs() < 0.5))
+                })
+        });
+        if any && !one_point {
+            warnings.push(format!(
+                "no TargetPrescriptionDose in DoseReferenceSequence; the beams' BeamDose values \
+                 (Σ × {nfx} fx = {:.4} Gy) refer to different or unstated dose specification \
+                 points, so they give no prescription: prescription unknown",
+                per_fraction * nfx as f64
+            ));
+        }
+        if any && one_point {
             let total = per_fraction * nfx as f64;
             warnings.push(format!(
                 "no TargetPrescriptionDose in DoseReferenceSequence: prescription taken as the sum of \

@@ -259,42 +259,67 @@ fn plan_doses_of_different_plans_are_summed_and_grids_resampled() {
 #[test]
 fn plan_prescription_falls_back_to_beam_doses() {
     let dir = tempfile::tempdir().unwrap();
-    let beams = vec![
+    // Both beams state their dose at one specification point: their sum is the
+    // prescription. With different points (multi-isocentre) it is not (second half).
+    let beams_at = |p1: &str, p2: &str| {
+        vec![
+            item(vec![
+                s(tags::BEAM_DOSE_SPECIFICATION_POINT, VR::DS, p1),
+                s(tags::BEAM_DOSE, VR::DS, "1.5"),
+                s(tags::REFERENCED_BEAM_NUMBER, VR::IS, "1"),
+            ]),
+            item(vec![
+                s(tags::BEAM_DOSE_SPECIFICATION_POINT, VR::DS, p2),
+                s(tags::BEAM_DOSE, VR::DS, "0.5"),
+                s(tags::REFERENCED_BEAM_NUMBER, VR::IS, "2"),
+            ]),
+        ]
+    };
+    let beams = beams_at("0\\0\\0", "0\\0\\0");
+    let obj_with_beams = |beams| {
         item(vec![
-            s(tags::BEAM_DOSE, VR::DS, "1.5"),
-            s(tags::REFERENCED_BEAM_NUMBER, VR::IS, "1"),
-        ]),
-        item(vec![
-            s(tags::BEAM_DOSE, VR::DS, "0.5"),
-            s(tags::REFERENCED_BEAM_NUMBER, VR::IS, "2"),
-        ]),
-    ];
-    let obj = item(vec![
-        s(tags::SOP_CLASS_UID, VR::UI, RT_PLAN),
-        s(tags::SOP_INSTANCE_UID, VR::UI, "1.9"),
-        s(tags::MODALITY, VR::CS, "RTPLAN"),
-        s(tags::RT_PLAN_LABEL, VR::SH, "Lung"),
-        seq(
-            tags::DOSE_REFERENCE_SEQUENCE,
-            vec![item(vec![
-                s(tags::DOSE_REFERENCE_NUMBER, VR::IS, "1"),
-                s(tags::DOSE_REFERENCE_TYPE, VR::CS, "TARGET"),
-            ])],
-        ),
-        seq(
-            tags::FRACTION_GROUP_SEQUENCE,
-            vec![item(vec![
-                s(tags::NUMBER_OF_FRACTIONS_PLANNED, VR::IS, "10"),
-                seq(tags::REFERENCED_BEAM_SEQUENCE, beams),
-            ])],
-        ),
-    ]);
+            s(tags::SOP_CLASS_UID, VR::UI, RT_PLAN),
+            s(tags::SOP_INSTANCE_UID, VR::UI, "1.9"),
+            s(tags::MODALITY, VR::CS, "RTPLAN"),
+            s(tags::RT_PLAN_LABEL, VR::SH, "Lung"),
+            seq(
+                tags::DOSE_REFERENCE_SEQUENCE,
+                vec![item(vec![
+                    s(tags::DOSE_REFERENCE_NUMBER, VR::IS, "1"),
+                    s(tags::DOSE_REFERENCE_TYPE, VR::CS, "TARGET"),
+                ])],
+            ),
+            seq(
+                tags::FRACTION_GROUP_SEQUENCE,
+                vec![item(vec![
+                    s(tags::NUMBER_OF_FRACTIONS_PLANNED, VR::IS, "10"),
+                    seq(tags::REFERENCED_BEAM_SEQUENCE, beams),
+                ])],
+            ),
+        ])
+    };
+    let obj = obj_with_beams(beams);
     let p = dir.path().join("rp.dcm");
     write(obj, &p, EXPLICIT_LE);
     let plan = read_rt_plan(&p).unwrap();
     assert_eq!(plan.fractions, Some(10));
     assert_eq!(plan.prescription_gy(), Some(20.0)); // (1.5 + 0.5) Gy × 10
     assert!(plan.warnings.iter().any(|w| w.contains("BeamDose")));
+
+    let p2 = dir.path().join("rp2.dcm");
+    write(
+        obj_with_beams(beams_at("0\\0\\0", "40\\0\\0")),
+        &p2,
+        EXPLICIT_LE,
+    );
+    let plan2 = read_rt_plan(&p2).unwrap();
+    assert_eq!(plan2.prescription_gy(), None);
+    assert!(
+        plan2
+            .warnings
+            .iter()
+            .any(|w| w.contains("prescription unknown"))
+    );
 }
 
 #[test]
