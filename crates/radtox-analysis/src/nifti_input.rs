@@ -7,22 +7,27 @@
 //! fraction of the voxel's volume and the trilinear dose at its centre), so a mask on a
 //! coarser, finer, flipped or permuted grid gives the same DVH as one on the dose grid.
 //!
-//! What matches the DICOM path: volumes, in-grid volumes, the default or requested
-//! metrics, DVH curves, and with a pipeline the TG-263 name mapping, the pipeline's
-//! metrics (physical and EQD2/BED with each structure's α/β) and the EQD2 DVH.
-//! What does not (yet): derived structures and risk rules need contour structures or
-//! internals of [`crate::analyze`]; they are reported as warnings in the document,
-//! never silently dropped.
+//! As on the DICOM path: volumes, in-grid volumes, the default or requested metrics,
+//! DVH curves, and with a pipeline the TG-263 name mapping, the pipeline's metrics
+//! (physical and EQD2/BED with each structure's α/β), the EQD2 DVH, derived structures
+//! and the risk rules. Differences, each said in the document's warnings: derived
+//! structures are built from the masks' partial volumes on the dose grid's voxels
+//! (the DICOM path uses a refined lattice); rule metrics carry no sampling
+//! uncertainty; there is no RT Plan (no prescription, fractions from the command line
+//! or the pipeline), no site analyses and no courses.
 
-use crate::{AnalysisError, AnalysisOptions};
+use crate::{AnalysisError, AnalysisOptions, DerivedSpec};
+use ndarray::Array3;
 use radtox_dose::{Domain, Dvh, LqParams, MetricContext, MetricRequest};
-use radtox_model::Structure;
+use radtox_geometry::{Lattice, Occupancy};
+use radtox_model::{DoseGrid, Structure};
 use radtox_nifti::{MaskSamplingOptions, MaskStructure, NiftiDose, NiftiError};
 use radtox_report::{
     Analysis, DvhCurve, GridSummary, Inputs, MetricValue, NameDecision, NameMapping, Settings,
     StructureResult,
 };
 use rayon::prelude::*;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The files of one NIfTI "plan": a dose volume and structure masks.
@@ -222,11 +227,6 @@ pub fn analyze_nifti_plan(
             .warnings
             .push("--course is not supported with NIfTI input: ignored".into());
     }
-    if !opts.derived.is_empty() {
-        analysis.warnings.push(
-            "derived structures (--derive) are not built from NIfTI masks yet: ignored".into(),
-        );
-    }
 
     let (fractions, fx_source) = match (opts.fractions_override, &opts.pipeline) {
         (Some(n), _) => (Some(n), "command line".to_string()),
@@ -283,21 +283,6 @@ pub fn analyze_nifti_plan(
             });
             let r = p.resolve(&report.tg263_names())?;
             analysis.warnings.extend(r.warnings.iter().cloned());
-            if !r.derived.is_empty() {
-                analysis.warnings.push(format!(
-                    "derived structures of the pipeline not built from NIfTI masks: {}",
-                    r.derived
-                        .iter()
-                        .map(|d| d.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
-            if !r.rules.is_empty() {
-                analysis
-                    .warnings
-                    .push("risk rules are not evaluated on NIfTI input yet: no flags".into());
-            }
             Some(r)
         }
     };
@@ -308,15 +293,19 @@ pub fn analyze_nifti_plan(
             .map(|c| c.value)
             .or(opts.alpha_beta_default)
     };
-    let keys: Vec<String> = structures
+    let units = derived_units(
+        &structures,
+        &plan.masks,
+        &tg263,
+        resolved.as_ref(),
+        &opts.derived,
+        grid,
+        &mut analysis.warnings,
+    )?;
+    let requests: Vec<Vec<Request>> = units
         .iter()
-        .zip(&tg263)
-        .map(|(s, t)| t.clone().unwrap_or_else(|| s.name.clone()))
-        .collect();
-    let requests: Vec<Vec<Request>> = keys
-        .iter()
-        .zip(&tg263)
-        .map(|(key, t)| {
+        .map(|u| {
+            let (key, t) = (u.key(), u.tg263.as_deref());
             let ab = alpha_beta_of(key);
             let mut out: Vec<Request> = base_metrics
                 .iter()
@@ -326,7 +315,7 @@ pub fn analyze_nifti_plan(
                     alpha_beta: ab,
                 })
                 .collect();
-            if let (Some(r), Some(t)) = (&resolved, t.as_deref()) {
+            if let (Some(r), Some(t)) = (&resolved, t) {
                 for m in r.metrics.iter().filter(|m| m.structure == t) {
                     if !m
                         .when
@@ -392,18 +381,23 @@ pub fn analyze_nifti_plan(
             volume_cc: c.volume_cc,
         }
     };
-    let results: Vec<StructureResult> = plan
-        .masks
+    // Sample every unit: masks by volume on their own grids, derived structures on the
+    // dose lattice.
+    let sampled: Vec<(Sampled, Option<Dvh>)> = units
         .par_iter()
-        .zip(structures.par_iter())
-        .zip(tg263.par_iter())
+        .map(|u| {
+            let s = u.sample(grid, &mask_opts);
+            let dvh = (!s.dose_gy.is_empty()).then(|| Dvh::from_samples(&s.dose_gy, &s.weight_cc));
+            (s, dvh)
+        })
+        .collect();
+    let results: Vec<StructureResult> = units
+        .par_iter()
+        .zip(sampled.par_iter())
         .zip(requests.par_iter())
-        .zip(keys.par_iter())
-        .map(|((((mask, s), t), reqs), key)| {
-            let samples = radtox_nifti::mask_samples(mask, grid, &mask_opts);
+        .map(|((u, (samples, dvh)), reqs)| {
+            let key = u.key();
             let mut warnings = samples.warnings.clone();
-            let dvh = (!samples.dose_gy.is_empty())
-                .then(|| Dvh::from_samples(&samples.dose_gy, &samples.weight_cc));
             let unit_ab = alpha_beta_of(key).filter(|_| fractions.is_some());
             let convert = |ab: f64, domain: Domain| -> Result<Dvh, String> {
                 let n = fractions.ok_or_else(|| {
@@ -422,7 +416,7 @@ pub fn analyze_nifti_plan(
                         Err(e) => return MetricValue::err(name, e.clone()),
                     };
                     let Some(d) = dvh.as_ref() else {
-                        return if mask.is_empty() {
+                        return if samples.empty {
                             MetricValue::err(name, "structure has no voxel in its mask")
                         } else {
                             MetricValue::err(name, "structure lies outside the dose grid")
@@ -461,10 +455,13 @@ pub fn analyze_nifti_plan(
                 },
                 _ => None,
             };
-            let empty = mask.is_empty();
+            let empty = samples.empty;
+            if let Some(n) = &u.note {
+                warnings.push(format!("derived structure: {n}"));
+            }
             StructureResult {
-                roi_number: s.roi_number,
-                name: s.name.clone(),
+                roi_number: u.roi_number,
+                name: u.name.clone(),
                 interpreted_type: None,
                 empty,
                 volume_cc: (!empty).then_some(samples.volume_cc),
@@ -472,8 +469,11 @@ pub fn analyze_nifti_plan(
                 sample_count: samples.dose_gy.len(),
                 metrics,
                 dvh: dvh.as_ref().filter(|_| opts.include_dvh).map(curve),
-                tg263_name: t.clone().filter(|_| opts.pipeline.is_some()),
-                derived: false,
+                tg263_name: u
+                    .tg263
+                    .clone()
+                    .filter(|_| opts.pipeline.is_some() || u.derived()),
+                derived: u.derived(),
                 eqd2_dvh,
                 eqd2_model: unit_ab.map(|ab| model_text(Domain::Eqd2, ab)),
                 tps_dvh_check: None,
@@ -496,7 +496,429 @@ pub fn analyze_nifti_plan(
     models.dedup();
     analysis.dose_models = models;
     analysis.structures = results;
+    evaluate_flags(
+        &mut analysis,
+        opts,
+        resolved.as_ref(),
+        &units,
+        &sampled,
+        fractions,
+        &alpha_beta_of,
+    );
     Ok(analysis)
+}
+
+/// One row of the output: a mask structure or a structure derived from masks.
+struct Unit<'a> {
+    name: String,
+    tg263: Option<String>,
+    roi_number: i32,
+    source: Source<'a>,
+    note: Option<String>,
+}
+
+enum Source<'a> {
+    Mask(&'a MaskStructure),
+    Derived(Result<Occupancy, String>),
+}
+
+impl Unit<'_> {
+    /// The name rules and pipelines use: TG-263 when mapped, else as given.
+    fn key(&self) -> &str {
+        self.tg263.as_deref().unwrap_or(&self.name)
+    }
+
+    fn derived(&self) -> bool {
+        matches!(self.source, Source::Derived(_))
+    }
+
+    fn sample(&self, grid: &DoseGrid, mask_opts: &MaskSamplingOptions) -> Sampled {
+        match &self.source {
+            Source::Mask(m) => {
+                let s = radtox_nifti::mask_samples(m, grid, mask_opts);
+                Sampled {
+                    dose_gy: s.dose_gy,
+                    weight_cc: s.weight_cc,
+                    volume_cc: s.volume_cc,
+                    volume_in_grid_cc: s.volume_in_grid_cc,
+                    warnings: s.warnings,
+                    empty: m.is_empty(),
+                }
+            }
+            Source::Derived(Ok(occ)) => {
+                let s = radtox_geometry::sample_dose(occ, grid);
+                Sampled {
+                    dose_gy: s.dose_gy,
+                    weight_cc: s.weight_cc,
+                    volume_cc: s.volume_cc,
+                    volume_in_grid_cc: s.volume_in_grid_cc,
+                    warnings: s.warnings,
+                    empty: occ.is_empty(),
+                }
+            }
+            Source::Derived(Err(e)) => Sampled {
+                warnings: vec![format!("derived '{}' not built: {e}", self.name)],
+                empty: true,
+                ..Sampled::default()
+            },
+        }
+    }
+}
+
+/// Weighted dose samples of a unit, whatever made them.
+#[derive(Debug, Default)]
+struct Sampled {
+    dose_gy: Vec<f32>,
+    weight_cc: Vec<f32>,
+    volume_cc: f64,
+    volume_in_grid_cc: f64,
+    warnings: Vec<String>,
+    empty: bool,
+}
+
+/// The mask units followed by the derived structures (the pipeline's in dependency
+/// order, then `--derive`), each built on the dose lattice from the masks' partial
+/// volumes. A pipeline's derived structure that cannot be built is a warning; a
+/// command-line one is an error, as on the DICOM path.
+fn derived_units<'a>(
+    structures: &[Structure],
+    masks: &'a [MaskStructure],
+    tg263: &[Option<String>],
+    resolved: Option<&radtox_pipeline::ResolvedPipeline>,
+    cli: &[DerivedSpec],
+    grid: &DoseGrid,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Unit<'a>>, AnalysisError> {
+    let mut units: Vec<Unit<'a>> = structures
+        .iter()
+        .zip(masks)
+        .zip(tg263)
+        .map(|((s, m), t)| Unit {
+            name: s.name.clone(),
+            tg263: t.clone(),
+            roi_number: s.roi_number,
+            source: Source::Mask(m),
+            note: None,
+        })
+        .collect();
+    // Names expressions may use: TG-263 names first, then the names as given.
+    let mut plan_names: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, t) in tg263.iter().enumerate() {
+        if let Some(t) = t {
+            plan_names.insert(t.clone(), i);
+        }
+    }
+    for (i, s) in structures.iter().enumerate() {
+        plan_names.entry(s.name.clone()).or_insert(i);
+    }
+    let mut specs: Vec<(DerivedSpec, bool)> = resolved
+        .map(|r| {
+            r.derived
+                .iter()
+                .map(|d| {
+                    (
+                        DerivedSpec {
+                            name: d.name.clone(),
+                            expr: d.expr.clone(),
+                            text: String::new(),
+                            note: d.note.clone(),
+                        },
+                        true,
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    specs.extend(cli.iter().cloned().map(|d| (d, false)));
+    let mut inlined: BTreeMap<String, radtox_pipeline::StructureExpr> = BTreeMap::new();
+    let lattice = grid_lattice(grid);
+    for (spec, from_pipeline) in specs {
+        if plan_names.contains_key(&spec.name) || inlined.contains_key(&spec.name) {
+            let why = "a structure of that name exists already";
+            if from_pipeline {
+                warnings.push(format!("derived '{}' not built: {why}", spec.name));
+                continue;
+            }
+            return Err(AnalysisError::Derived {
+                name: spec.name,
+                reason: why.into(),
+            });
+        }
+        let e = match crate::derive::inline(&spec.expr, &plan_names, &inlined, &spec.name) {
+            Ok(e) => e,
+            Err(missing) if from_pipeline => {
+                warnings.push(format!(
+                    "derived '{}' not built: the plan lacks {}",
+                    spec.name,
+                    missing.join(", ")
+                ));
+                continue;
+            }
+            Err(missing) => {
+                return Err(AnalysisError::Derived {
+                    name: spec.name,
+                    reason: format!(
+                        "the plan has no {} (its structures: {})",
+                        missing.join(", "),
+                        plan_names.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
+        };
+        inlined.insert(spec.name.clone(), e.clone());
+        let built = lattice.clone().and_then(|l| {
+            let mut leaf_masks: Vec<(&str, &MaskStructure)> = Vec::new();
+            for r in e.refs() {
+                let m = plan_names
+                    .get(r)
+                    .and_then(|i| masks.get(*i))
+                    .ok_or_else(|| format!("no structure '{r}'"))?;
+                leaf_masks.push((r, m));
+            }
+            // The dose lattice extended (same spacing and phase) to hold every leaf
+            // whole: the derived volume is the structure's, not only its in-grid part.
+            let l = covering_lattice(&l, leaf_masks.iter().map(|(_, m)| *m))?;
+            let mut leaves: BTreeMap<String, Occupancy> = BTreeMap::new();
+            for (r, m) in leaf_masks {
+                let dense = mask_fractions_on_lattice(m, &l);
+                let occ = Occupancy::from_dense(l.clone(), &dense, r).map_err(|e| e.to_string())?;
+                leaves.insert(r.to_string(), occ);
+            }
+            let mut occ = crate::derive::eval_named(&e, &leaves)?;
+            occ.name = spec.name.clone();
+            occ.roi_number = None;
+            Ok(occ)
+        });
+        units.push(Unit {
+            name: spec.name.clone(),
+            tg263: Some(spec.name.clone()),
+            roi_number: 0,
+            source: Source::Derived(built),
+            note: Some(
+                spec.note
+                    .clone()
+                    .map(|n| format!("{n} (built from the masks on the dose grid's voxels)"))
+                    .unwrap_or_else(|| "built from the masks on the dose grid's voxels".into()),
+            ),
+        });
+    }
+    Ok(units)
+}
+
+/// The pipeline's risk rules (and with a patient file, the patient-level ones) on the
+/// computed DVHs, as the DICOM path does. There is no second sampling here, so a flag
+/// carries no sampling uncertainty (said in the warnings).
+fn evaluate_flags(
+    analysis: &mut Analysis,
+    opts: &AnalysisOptions,
+    resolved: Option<&radtox_pipeline::ResolvedPipeline>,
+    units: &[Unit],
+    sampled: &[(Sampled, Option<Dvh>)],
+    fractions: Option<u32>,
+    alpha_beta_of: &dyn Fn(&str) -> Option<f64>,
+) {
+    let catalogue = radtox_clinic::Catalogue::builtin();
+    let rules = match (resolved, &catalogue) {
+        (Some(r), Ok(cat)) => {
+            let mut rules = crate::clinic::pipeline_rules(r, cat, &mut analysis.warnings);
+            if opts.patient.is_some() {
+                let extra = crate::clinic::patient_level_rules(cat, &rules);
+                rules.extend(extra);
+            }
+            rules
+        }
+        (None, Ok(cat)) if opts.patient.is_some() => {
+            analysis.warnings.push(
+                "no pipeline: the built-in rules of every evidence record are evaluated (dose-volume rules need the pipeline's TG-263 names)".into(),
+            );
+            radtox_clinic::default_rules(cat)
+        }
+        (_, Err(e)) => {
+            analysis
+                .warnings
+                .push(format!("evidence catalogue unavailable, no flags: {e}"));
+            Vec::new()
+        }
+        _ => Vec::new(),
+    };
+    let timeline = match &opts.patient {
+        Some(p) => radtox_clinic::Timeline::from_patient(p),
+        None => radtox_clinic::Timeline::new(Vec::new(), Vec::new()),
+    };
+    if opts.patient.is_some() {
+        analysis.timeline = Some(crate::clinic::report_timeline(&timeline));
+    }
+    if rules.is_empty() {
+        return;
+    }
+    analysis.warnings.push(
+        "NIfTI input: risk-rule metrics carry no sampling uncertainty (no second sampling), so no flag is marked indeterminate for it".into(),
+    );
+    let covariates = opts
+        .patient
+        .as_ref()
+        .map(|p| p.covariates.clone())
+        .unwrap_or_default();
+    let ctx = MetricContext {
+        prescription_gy: None,
+        reference: None,
+    };
+    let index: BTreeMap<&str, usize> = units
+        .iter()
+        .enumerate()
+        .filter(|(_, u)| u.tg263.is_some())
+        .map(|(i, u)| (u.key(), i))
+        .collect();
+    let lookup = |structure: &str, metric: &str| -> Option<radtox_clinic::MetricValue> {
+        let i = *index.get(structure)?;
+        let req: MetricRequest = metric.parse().ok()?;
+        let dvh = sampled.get(i)?.1.as_ref()?;
+        let value = if req.domain() == Domain::Physical {
+            radtox_dose::evaluate(&req, dvh, &ctx).ok()?
+        } else {
+            let p = LqParams::new(fractions?, alpha_beta_of(structure)?, opts.lq_model).ok()?;
+            let c = p.convert_dvh(dvh, req.domain()).ok()?;
+            radtox_dose::evaluate(&req, &c, &ctx).ok()?
+        };
+        Some(radtox_clinic::MetricValue {
+            value,
+            uncertainty: 0.0,
+        })
+    };
+    let flags = radtox_clinic::evaluate(&rules, &lookup, &timeline, &covariates, fractions);
+    analysis.flags = flags.iter().map(crate::clinic::report_flag).collect();
+    analysis.disclaimer = Some(radtox_clinic::DISCLAIMER.to_string());
+}
+
+/// The lattice whose cells are the voxels of a uniform dose grid.
+pub fn grid_lattice(grid: &DoseGrid) -> Result<Lattice, String> {
+    let step = |v: &[f64], axis: char| -> Result<f64, String> {
+        let (Some(first), Some(last)) = (v.first(), v.last()) else {
+            return Err(format!("the dose grid has no {axis} positions"));
+        };
+        if v.len() < 2 {
+            return Ok(1.0);
+        }
+        let s = (last - first) / (v.len() - 1) as f64;
+        if v.windows(2).any(|w| ((w[1] - w[0]) - s).abs() > 1e-3) {
+            return Err(format!(
+                "the dose grid's {axis} spacing is not uniform: its voxels are no lattice"
+            ));
+        }
+        Ok(s)
+    };
+    let first = |v: &[f64]| v.first().copied().unwrap_or(0.0);
+    Lattice::new(
+        [first(&grid.x), first(&grid.y), first(&grid.z)],
+        [
+            step(&grid.x, 'x')?,
+            step(&grid.y, 'y')?,
+            step(&grid.z, 'z')?,
+        ],
+        [grid.z.len(), grid.y.len(), grid.x.len()],
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// `lattice` extended by whole cells until it covers every mask's voxel boxes.
+fn covering_lattice<'m>(
+    lattice: &Lattice,
+    masks: impl Iterator<Item = &'m MaskStructure>,
+) -> Result<Lattice, String> {
+    let [nz, ny, nx] = lattice.dims;
+    let n = [nx, ny, nz];
+    // Cell-centre index range per axis [x, y, z], as real numbers.
+    let mut lo = [0.0f64; 3];
+    let mut hi = [0.0f64; 3];
+    for a in 0..3 {
+        hi[a] = n[a] as f64 - 1.0;
+    }
+    for m in masks {
+        if m.is_empty() {
+            continue;
+        }
+        let [ni, nj, nk] = m.dims;
+        for corner in 0..8 {
+            let v = [
+                if corner & 1 == 0 {
+                    -0.5
+                } else {
+                    ni as f64 - 0.5
+                },
+                if corner & 2 == 0 {
+                    -0.5
+                } else {
+                    nj as f64 - 0.5
+                },
+                if corner & 4 == 0 {
+                    -0.5
+                } else {
+                    nk as f64 - 0.5
+                },
+            ];
+            let af = m.affine;
+            for a in 0..3 {
+                let p = af[a][0] * v[0] + af[a][1] * v[1] + af[a][2] * v[2] + af[a][3];
+                let idx = (p - lattice.origin[a]) / lattice.spacing[a];
+                lo[a] = lo[a].min(idx.floor());
+                hi[a] = hi[a].max(idx.ceil());
+            }
+        }
+    }
+    let origin: [f64; 3] = [0, 1, 2].map(|a| lattice.origin[a] + lo[a] * lattice.spacing[a]);
+    let count = |a: usize| (hi[a] - lo[a]).round() as usize + 1;
+    Lattice::new(origin, lattice.spacing, [count(2), count(1), count(0)])
+        .map_err(|e| format!("the lattice holding its structures: {e}"))
+}
+
+/// A mask's fractions on a lattice (`[nz, ny, nx]`): every mask voxel is split into
+/// sub-boxes (at most half a lattice cell wide, at most 8 per axis), each adds its share
+/// of volume to the cell holding its centre. The total volume inside the lattice is
+/// conserved exactly; its split between neighbouring cells is exact when cell faces fall
+/// on sub-box faces (same grid, or shifts by half a voxel) and otherwise right to within
+/// one sub-box per cell face.
+pub fn mask_fractions_on_lattice(mask: &MaskStructure, lattice: &Lattice) -> Array3<f32> {
+    let [nz, ny, nx] = lattice.dims;
+    let mut acc = Array3::<f64>::zeros((nz, ny, nx));
+    let a = mask.affine;
+    let col = |c: usize| (a[0][c].powi(2) + a[1][c].powi(2) + a[2][c].powi(2)).sqrt();
+    let finest = lattice
+        .spacing
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min);
+    let n: [usize; 3] =
+        [0, 1, 2].map(|c| ((col(c) / (finest / 2.0) - 1e-9).ceil() as usize).clamp(1, 8));
+    let offsets =
+        |m: usize| -> Vec<f64> { (0..m).map(|s| (s as f64 + 0.5) / m as f64 - 0.5).collect() };
+    let (ou, ov, ow) = (offsets(n[0]), offsets(n[1]), offsets(n[2]));
+    let share = 1.0 / (n[0] * n[1] * n[2]) as f64;
+    let voxel_ratio = mask.voxel_volume_mm3() / lattice.spacing.iter().product::<f64>();
+    let cell = |p: f64, axis: usize, len: usize| -> Option<usize> {
+        let i = ((p - lattice.origin[axis]) / lattice.spacing[axis]).round();
+        (i >= 0.0 && (i as usize) < len).then_some(i as usize)
+    };
+    for &(lin, f) in &mask.fraction {
+        let [i, j, k] = mask.voxel_index(lin);
+        let w = f64::from(f) * share * voxel_ratio;
+        for &dw in &ow {
+            for &dv in &ov {
+                for &du in &ou {
+                    let v = [i as f64 + du, j as f64 + dv, k as f64 + dw];
+                    let p: [f64; 3] = [0, 1, 2]
+                        .map(|r| a[r][0] * v[0] + a[r][1] * v[1] + a[r][2] * v[2] + a[r][3]);
+                    if let (Some(ix), Some(iy), Some(iz)) =
+                        (cell(p[0], 0, nx), cell(p[1], 1, ny), cell(p[2], 2, nz))
+                        && let Some(c) = acc.get_mut((iz, iy, ix))
+                    {
+                        *c += w;
+                    }
+                }
+            }
+        }
+    }
+    // Rounding can push a fully covered cell a hair above 1.
+    acc.mapv(|v| v.clamp(0.0, 1.0) as f32)
 }
 
 /// True when `path` looks like a NIfTI file by name (`.nii`, `.nii.gz`).

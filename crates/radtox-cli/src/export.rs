@@ -5,16 +5,16 @@
 //! Every output lies on the dose grid. EQD2 is converted voxel by voxel with the LQ
 //! (or LQ-L) model: EQD2 = D (1 + d/(α/β)) / (1 + 2/(α/β)), d = D/n. Masks from an RT
 //! Structure Set are rasterised (partial volumes) onto a lattice equal to the dose
-//! grid; masks from NIfTI are resampled onto it by volume.
+//! grid; masks from NIfTI are moved onto it by volume
+//! ([`radtox_analysis::mask_fractions_on_lattice`]).
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use ndarray::Array3;
 use radtox_analysis::{NiftiInputs, parse_mask_arg};
 use radtox_dose::{Domain, LqModel, LqParams};
-use radtox_geometry::{Lattice, SamplingOptions};
+use radtox_geometry::SamplingOptions;
 use radtox_model::DoseGrid;
-use radtox_nifti::MaskStructure;
 use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
@@ -113,79 +113,6 @@ pub fn convert_grid(grid: &DoseGrid, params: &LqParams, domain: Domain) -> DoseG
     out.dose
         .mapv_inplace(|d| params.convert(f64::from(d), domain) as f32);
     out
-}
-
-/// The lattice whose cells are the dose grid's voxels (the grid must be uniform).
-fn dose_lattice(grid: &DoseGrid) -> anyhow::Result<Lattice> {
-    let step = |v: &[f64], axis: char| -> anyhow::Result<f64> {
-        if v.len() < 2 {
-            return Ok(1.0);
-        }
-        let s = (v[v.len() - 1] - v[0]) / (v.len() - 1) as f64;
-        if v.windows(2).any(|w| ((w[1] - w[0]) - s).abs() > 1e-3) {
-            bail!("the dose grid's {axis} spacing is not uniform: masks cannot be written on it");
-        }
-        Ok(s)
-    };
-    let first = |v: &[f64]| v.first().copied().unwrap_or(0.0);
-    Ok(Lattice::new(
-        [first(&grid.x), first(&grid.y), first(&grid.z)],
-        [
-            step(&grid.x, 'x')?,
-            step(&grid.y, 'y')?,
-            step(&grid.z, 'z')?,
-        ],
-        [grid.z.len(), grid.y.len(), grid.x.len()],
-    )?)
-}
-
-/// A NIfTI mask on the dose grid: every mask voxel is split into sub-boxes (at most
-/// half a dose voxel wide), each adds its share of volume to the dose voxel holding its
-/// centre. The total volume inside the grid is conserved exactly; its split between
-/// neighbouring cells is exact when cell faces fall on sub-box faces (same grid, or
-/// shifts by half a voxel) and otherwise right to within one sub-box per cell face.
-pub fn mask_on_grid(mask: &MaskStructure, lattice: &Lattice) -> Array3<f32> {
-    let [nz, ny, nx] = lattice.dims;
-    let mut acc = Array3::<f64>::zeros((nz, ny, nx));
-    let a = mask.affine;
-    let col = |c: usize| (a[0][c].powi(2) + a[1][c].powi(2) + a[2][c].powi(2)).sqrt();
-    let finest = lattice
-        .spacing
-        .iter()
-        .copied()
-        .fold(f64::INFINITY, f64::min);
-    let n: [usize; 3] =
-        [0, 1, 2].map(|c| ((col(c) / (finest / 2.0) - 1e-9).ceil() as usize).clamp(1, 8));
-    let offsets =
-        |m: usize| -> Vec<f64> { (0..m).map(|s| (s as f64 + 0.5) / m as f64 - 0.5).collect() };
-    let (ou, ov, ow) = (offsets(n[0]), offsets(n[1]), offsets(n[2]));
-    let share = 1.0 / (n[0] * n[1] * n[2]) as f64;
-    let voxel_ratio = mask.voxel_volume_mm3() / lattice.spacing.iter().product::<f64>();
-    let cell = |p: f64, axis: usize, len: usize| -> Option<usize> {
-        let i = ((p - lattice.origin[axis]) / lattice.spacing[axis]).round();
-        (i >= 0.0 && (i as usize) < len).then_some(i as usize)
-    };
-    for &(lin, f) in &mask.fraction {
-        let [i, j, k] = mask.voxel_index(lin);
-        let w = f64::from(f) * share * voxel_ratio;
-        for &dw in &ow {
-            for &dv in &ov {
-                for &du in &ou {
-                    let v = [i as f64 + du, j as f64 + dv, k as f64 + dw];
-                    let p: [f64; 3] = [0, 1, 2]
-                        .map(|r| a[r][0] * v[0] + a[r][1] * v[1] + a[r][2] * v[2] + a[r][3]);
-                    if let (Some(ix), Some(iy), Some(iz)) =
-                        (cell(p[0], 0, nx), cell(p[1], 1, ny), cell(p[2], 2, nz))
-                        && let Some(c) = acc.get_mut((iz, iy, ix))
-                    {
-                        *c += w;
-                    }
-                }
-            }
-        }
-    }
-    // Rounding can push a fully covered cell a hair above 1.
-    acc.mapv(|v| v.clamp(0.0, 1.0) as f32)
 }
 
 /// What one export wrote.
@@ -336,7 +263,8 @@ pub fn export(a: &ExportArgs) -> anyhow::Result<Exported> {
     // Masks.
     let mut masks: Vec<(String, Array3<f32>)> = Vec::new();
     if a.rtstruct.is_some() || a.nifti_labels.is_some() || !a.nifti_mask.is_empty() {
-        let lattice = dose_lattice(&grid)?;
+        let lattice = radtox_analysis::grid_lattice(&grid)
+            .map_err(|e| anyhow::anyhow!("masks cannot be written on the dose grid: {e}"))?;
         if let Some(rs) = &a.rtstruct {
             let set = radtox_dicom::read_rt_struct(rs)
                 .with_context(|| format!("reading RT Structure Set {}", rs.display()))?;
@@ -370,7 +298,10 @@ pub fn export(a: &ExportArgs) -> anyhow::Result<Exported> {
             let plan = inputs.read()?;
             for m in &plan.masks {
                 out.warnings.extend(m.warnings.iter().cloned());
-                masks.push((m.name.clone(), mask_on_grid(m, &lattice)));
+                masks.push((
+                    m.name.clone(),
+                    radtox_analysis::mask_fractions_on_lattice(m, &lattice),
+                ));
             }
         }
     }
@@ -510,6 +441,8 @@ fn file_name(p: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use radtox_geometry::Lattice;
+    use radtox_nifti::MaskStructure;
 
     fn lattice_1d(nx: usize) -> Lattice {
         Lattice::new([0.0, 0.0, 0.0], [2.0, 2.0, 2.0], [1, 1, nx]).unwrap()
@@ -534,14 +467,14 @@ mod tests {
 
     #[test]
     fn a_mask_on_the_dose_grid_is_copied() {
-        let f = mask_on_grid(&one_voxel(2.0), &lattice_1d(4));
+        let f = radtox_analysis::mask_fractions_on_lattice(&one_voxel(2.0), &lattice_1d(4));
         assert_eq!(f.iter().copied().collect::<Vec<_>>(), [0.0, 1.0, 0.0, 0.0]);
     }
 
     #[test]
     fn a_mask_shifted_by_half_a_voxel_splits_its_volume() {
         // Centred at x = 3: half in the cell at 2 (1..3), half in the cell at 4 (3..5).
-        let f = mask_on_grid(&one_voxel(3.0), &lattice_1d(4));
+        let f = radtox_analysis::mask_fractions_on_lattice(&one_voxel(3.0), &lattice_1d(4));
         assert_eq!(f.iter().copied().collect::<Vec<_>>(), [0.0, 0.5, 0.5, 0.0]);
     }
 
@@ -559,7 +492,7 @@ mod tests {
             fraction: (0..8).map(|i| (i, 0.5)).collect(),
             ..one_voxel(0.0)
         };
-        let f = mask_on_grid(&m, &lattice_1d(3));
+        let f = radtox_analysis::mask_fractions_on_lattice(&m, &lattice_1d(3));
         assert_eq!(f.iter().copied().collect::<Vec<_>>(), [0.0, 0.5, 0.0]);
     }
 
