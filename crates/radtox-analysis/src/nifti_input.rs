@@ -859,9 +859,12 @@ fn covering_lattice<'m>(
             let af = m.affine;
             for a in 0..3 {
                 let p = af[a][0] * v[0] + af[a][1] * v[1] + af[a][2] * v[2] + af[a][3];
+                // Cell i holds (i − ½, i + ½): the open voxel box needs the cells from
+                // the one holding just inside its low corner to the one just inside
+                // its high corner (a corner on a cell face adds no empty cell).
                 let idx = (p - lattice.origin[a]) / lattice.spacing[a];
-                lo[a] = lo[a].min(idx.floor());
-                hi[a] = hi[a].max(idx.ceil());
+                lo[a] = lo[a].min((idx + 0.5 + 1e-9).floor());
+                hi[a] = hi[a].max((idx - 0.5 - 1e-9).ceil());
             }
         }
     }
@@ -928,4 +931,86 @@ pub fn is_nifti_path(path: &Path) -> bool {
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     n.ends_with(".nii") || n.ends_with(".nii.gz")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grid(x: Vec<f64>) -> DoseGrid {
+        let n = x.len();
+        DoseGrid::new(x, vec![0.0], vec![0.0], Array3::zeros((1, 1, n))).unwrap()
+    }
+
+    #[test]
+    fn mask_arguments() {
+        let (n, p) = parse_mask_arg("PTV 1=/a/b=c.nii").unwrap();
+        assert_eq!((n.as_str(), p), ("PTV 1", PathBuf::from("/a/b=c.nii")));
+        for bad in ["ptv.nii", "=ptv.nii", "PTV="] {
+            let e = parse_mask_arg(bad).unwrap_err().to_string();
+            assert!(e.contains(bad), "{e}");
+        }
+    }
+
+    #[test]
+    fn inputs_need_structures_and_names_need_labels() {
+        let none = NiftiInputs {
+            dose: "d.nii".into(),
+            ..NiftiInputs::default()
+        };
+        assert!(matches!(none.read(), Err(NiftiInputError::NoStructures)));
+        let names_only = NiftiInputs {
+            label_names: Some("n.json".into()),
+            masks: vec![("A".into(), "a.nii".into())],
+            ..none
+        };
+        assert!(matches!(
+            names_only.read(),
+            Err(NiftiInputError::NamesWithoutLabels(_))
+        ));
+    }
+
+    #[test]
+    fn grid_lattice_is_the_voxel_grid_and_refuses_uneven_spacing() {
+        let l = grid_lattice(&grid(vec![-4.0, -2.0, 0.0, 2.0])).unwrap();
+        assert_eq!(l.origin, [-4.0, 0.0, 0.0]);
+        assert_eq!(l.spacing[0], 2.0);
+        assert_eq!(l.dims, [1, 1, 4]);
+        let e = grid_lattice(&grid(vec![0.0, 2.0, 5.0])).unwrap_err();
+        assert!(e.contains("not uniform"), "{e}");
+    }
+
+    #[test]
+    fn covering_lattice_grows_by_whole_cells_to_hold_a_mask() {
+        let g = DoseGrid::new(
+            vec![0.0, 2.0, 4.0],
+            vec![0.0, 2.0],
+            vec![0.0, 2.0],
+            Array3::zeros((2, 2, 3)),
+        )
+        .unwrap();
+        let l = grid_lattice(&g).unwrap();
+        // One 2 mm voxel centred at x = 9 spans 8..10: cell centres up to 10 are needed.
+        let m = MaskStructure {
+            name: "m".into(),
+            label: None,
+            affine: [
+                [2.0, 0.0, 0.0, 9.0],
+                [0.0, 2.0, 0.0, 0.0],
+                [0.0, 0.0, 2.0, 0.0],
+                [0.0, 0.0, 0.0, 1.0],
+            ],
+            dims: [1, 1, 1],
+            fraction: vec![(0, 1.0)],
+            warnings: Vec::new(),
+        };
+        let c = covering_lattice(&l, std::iter::once(&m)).unwrap();
+        assert_eq!(c.origin, [0.0, 0.0, 0.0]);
+        assert_eq!(c.dims, [2, 2, 6]); // x: 0, 2, …, 10; y and z unchanged
+        let f = mask_fractions_on_lattice(&m, &c);
+        // Half in the cell at 8 (7..9), half in the cell at 10 (9..11): volume kept.
+        let row: Vec<f32> = f.slice(ndarray::s![0, 0, ..]).to_vec();
+        assert_eq!(row, [0.0, 0.0, 0.0, 0.0, 0.5, 0.5]);
+        assert_eq!(f.sum(), 1.0);
+    }
 }
