@@ -44,6 +44,9 @@ def main() -> int:
     desc = str(ds.get("SeriesDescription", ""))
     comment = str(ds.get("DoseComment", ""))
     check(desc != "", "SeriesDescription empty")
+    # Both are LO: at most 64 characters (PS3.5 6.2).
+    check(len(desc) <= 64, f"SeriesDescription longer than 64 characters: {desc!r}")
+    check(len(comment) <= 64, f"DoseComment longer than 64 characters: {comment!r}")
     for w in words:
         check(w in comment, f"DoseComment {comment!r} lacks {w!r}")
     src_plan = src.get("ReferencedRTPlanSequence")

@@ -229,10 +229,11 @@ pub fn export(a: &ExportArgs) -> anyhow::Result<Exported> {
         let (Some((g, what)), Some(src)) = (&converted, &source) else {
             bail!("--format dicom needs --rtdose (or --course) and --eqd2 or --bed");
         };
+        // SeriesDescription and DoseComment are LO: at most 64 characters.
         let mut spec = radtox_dicom::RtDoseWriteSpec::from_source_dose(
             src,
-            &format!("radtox {what}"),
-            &format!("{what}; voxel-wise from {} by radtox", file_name(src)),
+            &lo(&format!("radtox {what}")),
+            &lo(what),
         )?;
         spec.dose_type = "EFFECTIVE".into();
         // The plan given on the command line is the one the dose belongs to.
@@ -432,10 +433,9 @@ pub fn model_description(p: &LqParams, domain: Domain) -> String {
     }
 }
 
-fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+/// A text cut to the 64 characters a DICOM LO value may hold.
+fn lo(text: &str) -> String {
+    text.chars().take(64).collect()
 }
 
 #[cfg(test)]
