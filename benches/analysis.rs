@@ -39,11 +39,17 @@ fn whole_analysis(c: &mut Criterion) {
         b.iter(|| black_box(radtox_dicom::read_rt_dose(&inputs.rtdose[0]).unwrap()))
     });
     g.bench_function("read RT Struct", |b| {
-        b.iter(|| black_box(radtox_dicom::read_rt_struct(inputs.rtstruct.as_ref().unwrap()).unwrap()))
+        b.iter(|| {
+            black_box(radtox_dicom::read_rt_struct(inputs.rtstruct.as_ref().unwrap()).unwrap())
+        })
     });
     let sampling = radtox_geometry::SamplingOptions::default();
     g.bench_function("sample all structures", |b| {
-        b.iter(|| black_box(radtox_geometry::sample_structures(&ss, &dose.grid, &sampling)))
+        b.iter(|| {
+            black_box(radtox_geometry::sample_structures(
+                &ss, &dose.grid, &sampling,
+            ))
+        })
     });
     let samples = radtox_geometry::sample_structures(&ss, &dose.grid, &sampling);
     g.bench_function("DVHs from samples", |b| {

@@ -417,10 +417,24 @@ fn pseudonymised_outputs_hold_no_patient_ids_or_names() {
     let out = fresh_out("pseudo");
     let opts = BatchOptions {
         pseudonymizer: Some(Pseudonymizer::from_secret(b"test key: 0123456789abcdef").unwrap()),
+        // HTML reports too: they must be as free of identifiers as everything else.
+        html_report: true,
         ..fast_options()
     };
     run_batch(&a.root, &out, &opts, &Silent).unwrap();
     let files = snapshot(&out);
+    let count = |ext: &str| {
+        files
+            .keys()
+            .filter(|k| k.starts_with("plans/") && k.ends_with(ext))
+            .count()
+    };
+    assert_eq!(
+        count(".html"),
+        count(".json"),
+        "one HTML report per plan document"
+    );
+    assert!(count(".html") >= GOOD);
     assert!(files.len() > GOOD);
     for (name, bytes) in &files {
         let text = String::from_utf8_lossy(bytes);

@@ -655,3 +655,80 @@ fn eqd2_dvh_curves_accompany_the_physical_ones() {
     assert!(at(111.0).unwrap_or(0.0) < 1e-9);
     assert_eq!(s["eqd2_model"], "EQD2 LQ α/β=2 Gy, 1 fx (plan)");
 }
+
+/// Derived structures carry DVHs as exact as drawn ones: in a linear gradient
+/// (20 Gy + 0.4 Gy/mm along x) a concentric shell has its mean and median at the centre
+/// dose, and a sphere contracted by 6 mm is the sphere of r − 6 with its analytic
+/// quantiles (cap volume πh²(3r − h)/3).
+#[test]
+fn derived_shell_and_contracted_sphere_dvhs_match_the_analytic_ones() {
+    use radtox_fixtures::DoseModel;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut ph = uniform_phantom(
+        "gradient-spheres",
+        20.0,
+        1,
+        &[
+            ("Outer", [0.3, -0.2, 0.1], 18.0),
+            ("Inner", [0.3, -0.2, 0.1], 9.0),
+        ],
+    );
+    ph.dose = DoseModel::Linear {
+        d0: 20.0 - 0.4 * 0.3,
+        gradient: [0.4, 0.0, 0.0],
+    };
+    let plan = write(&ph, tmp.path());
+    let doc = json_of(run(radtox()
+        .arg("analyze")
+        .arg("--rtdose")
+        .arg(&plan.rtdose)
+        .args(plan_args(&plan))
+        .args(["--format", "json", "--no-dvh"])
+        .args([
+            "-m", "Mean[Gy]", "-m", "D50%[Gy]", "-m", "D95%[Gy]", "-m", "D5%[Gy]",
+        ])
+        .args(["-m", "V20Gy[%]"])
+        .args(["--derive", "Shell = Outer - Inner"])
+        .args(["--derive", "Core = Outer contract 6"])));
+    let sphere = |r: f64| 4.0 / 3.0 * PI * r.powi(3) / 1000.0;
+    let shell = structure(&doc, "Shell");
+    let v = shell["volume_cc"].as_f64().unwrap();
+    let truth = sphere(18.0) - sphere(9.0);
+    assert!((v - truth).abs() <= 0.01 * truth, "shell {v} vs {truth}");
+    for m in ["Mean[Gy]", "D50%[Gy]"] {
+        let got = metric(shell, m);
+        assert!((got - 20.0).abs() <= 0.05, "shell {m} = {got}, want 20");
+    }
+    assert!((metric(shell, "V20Gy[%]") - 50.0).abs() <= 1.0);
+
+    let core = structure(&doc, "Core");
+    let r = 12.0;
+    let v = core["volume_cc"].as_f64().unwrap();
+    assert!(
+        (v - sphere(r)).abs() <= 0.02 * sphere(r),
+        "core {v} vs {}",
+        sphere(r)
+    );
+    assert!((metric(core, "Mean[Gy]") - 20.0).abs() <= 0.1);
+    // D_x%: the hottest x of the sphere is a cap of height h with cap(h)/V = x.
+    let cap = |h: f64| PI * h * h * (3.0 * r - h) / 3.0;
+    let dx = |frac: f64| {
+        let (mut lo, mut hi) = (0.0, 2.0 * r);
+        for _ in 0..100 {
+            let mid = 0.5 * (lo + hi);
+            if cap(mid) / (4.0 / 3.0 * PI * r.powi(3)) < frac {
+                lo = mid
+            } else {
+                hi = mid
+            }
+        }
+        20.0 + 0.4 * (r - 0.5 * (lo + hi))
+    };
+    for (m, f) in [("D95%[Gy]", 0.95), ("D5%[Gy]", 0.05)] {
+        let (got, want) = (metric(core, m), dx(f));
+        assert!(
+            (got - want).abs() <= (0.01 * want).max(0.05),
+            "core {m} = {got}, want {want}"
+        );
+    }
+}

@@ -19,7 +19,11 @@ fn main() {
     println!("scan        {:>8.2} ms", t.elapsed().as_secs_f64() * 1e3);
     let t = Instant::now();
     let dose = radtox_dicom::read_rt_dose(&inputs.rtdose[0]).expect("dose");
-    println!("read dose   {:>8.2} ms {}", t.elapsed().as_secs_f64() * 1e3, hwm());
+    println!(
+        "read dose   {:>8.2} ms {}",
+        t.elapsed().as_secs_f64() * 1e3,
+        hwm()
+    );
     let t = Instant::now();
     let ss = radtox_dicom::read_rt_struct(inputs.rtstruct.as_ref().unwrap()).expect("ss");
     println!("read struct {:>8.2} ms", t.elapsed().as_secs_f64() * 1e3);
@@ -36,7 +40,11 @@ fn main() {
         .iter()
         .map(|s| radtox_dose::Dvh::from_samples(&s.dose_gy, &s.weight_cc))
         .collect();
-    println!("dvh         {:>8.2} ms {}", t.elapsed().as_secs_f64() * 1e3, hwm());
+    println!(
+        "dvh         {:>8.2} ms {}",
+        t.elapsed().as_secs_f64() * 1e3,
+        hwm()
+    );
     let t = Instant::now();
     let curves: usize = dvhs.iter().map(|d| d.cumulative(0.01).dose_gy.len()).sum();
     println!(

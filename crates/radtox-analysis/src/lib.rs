@@ -80,6 +80,9 @@ pub struct PlanInputs {
     pub rtdose: Vec<PathBuf>,
     pub rtstruct: Option<PathBuf>,
     pub rtplan: Option<PathBuf>,
+    /// CT slices of the plan: used for a bone-marrow surrogate (HU threshold inside the
+    /// body) when no bone is contoured.
+    pub ct: Vec<PathBuf>,
     /// How the files were found (directory scans explain their choices here).
     pub notes: Vec<String>,
 }
@@ -92,6 +95,7 @@ impl PlanInputs {
             rtdose: export.doses,
             rtstruct: Some(export.structure_set),
             rtplan: export.plan,
+            ct: export.ct,
             notes: export.notes,
         })
     }
@@ -700,7 +704,16 @@ pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, 
             },
             ..radtox_sites::SiteOptions::default()
         };
-        match radtox_sites::analyse_sites(grid, &named, &ctx, &site_opts, None) {
+        // The CT is read only here, where a bone surrogate may need it; a CT that cannot
+        // be read costs the surrogate, not the analysis.
+        let ct = (!inputs.ct.is_empty())
+            .then(|| radtox_dicom::read_ct_series(&inputs.ct))
+            .and_then(|r| {
+                r.map_err(|e| analysis.warnings.push(format!("CT not used: {e}")))
+                    .ok()
+            });
+        let ct_hu = ct.as_ref().map(|c| &c.grid);
+        match radtox_sites::analyse_sites(grid, &named, &ctx, &site_opts, ct_hu) {
             Ok(r) => {
                 analysis.site_tables = r.to_site_tables();
                 analysis.warnings.extend(r.warnings());

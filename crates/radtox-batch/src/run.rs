@@ -62,6 +62,9 @@ pub struct BatchOptions {
     /// Other settings that change results, recorded in the manifest and part of the
     /// settings hash.
     pub extra_settings: BTreeMap<String, String>,
+    /// Also write each plan's self-contained HTML report (`plans/<name>.html`), scrubbed
+    /// like the JSON document.
+    pub html_report: bool,
 }
 
 impl Default for BatchOptions {
@@ -72,6 +75,7 @@ impl Default for BatchOptions {
             jobs: 0,
             pseudonymizer: None,
             retry_failed: false,
+            html_report: false,
             patients: BTreeMap::new(),
             extra_settings: BTreeMap::new(),
         }
@@ -353,6 +357,7 @@ fn plan_inputs(plan: &DiscoveredPlan) -> PlanInputs {
     inputs.rtdose = plan.doses.clone();
     inputs.rtstruct = Some(plan.structure_set.clone());
     inputs.rtplan = plan.plan.clone();
+    inputs.ct = plan.ct.clone();
     inputs.notes = plan.notes.clone();
     inputs
 }
@@ -458,6 +463,13 @@ fn process(
         plan.key
     );
     write_atomic(&plans_dir(out).join(&name), text.as_bytes())?;
+    if opts.html_report {
+        // The HTML is rendered from the unscrubbed analysis, then scrubbed as text: the
+        // scrubber replaces identifiers wherever they stand, markup included.
+        let html = scrub.scrub(&radtox_report::html::to_html(&analysis));
+        let html_name = name.trim_end_matches(".json").to_string() + ".html";
+        write_atomic(&plans_dir(out).join(html_name), html.as_bytes())?;
+    }
     rec.status = "ok".into();
     rec.output_blake3 = Some(blake3::hash(text.as_bytes()).to_hex().to_string());
     rec.output = Some(name);

@@ -49,6 +49,10 @@ pub struct AnalyzeArgs {
     /// RT Plan file (fractions, prescription).
     #[arg(long, value_name = "FILE")]
     pub rtplan: Option<PathBuf>,
+    /// CT slice files of the plan (repeatable): with a pipeline, a bone-marrow surrogate
+    /// is derived from them (HU threshold inside the body) when no bone is contoured.
+    #[arg(long, value_name = "FILE")]
+    pub ct: Vec<PathBuf>,
     /// A metric in AAPM TG-263 syntax, e.g. 'D95%[Gy]', 'V12Gy[cc]', 'D0.03cc[Gy]',
     /// 'Mean[Gy]' (repeatable). Default: a standard set.
     #[arg(long = "metric", short = 'm', value_name = "METRIC")]
@@ -184,6 +188,7 @@ impl AnalyzeArgs {
             rtdose: self.rtdose.clone(),
             rtstruct: self.rtstruct.clone(),
             rtplan: self.rtplan.clone(),
+            ct: self.ct.clone(),
             notes: Vec::new(),
         })
     }

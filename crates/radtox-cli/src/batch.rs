@@ -49,6 +49,10 @@ pub struct BatchArgs {
     /// Redo plans whose previous attempt failed even when nothing changed.
     #[arg(long)]
     pub retry_failed: bool,
+    /// Also write each plan's self-contained HTML report beside its JSON document
+    /// (`plans/<name>.html`; docs/report.md).
+    #[arg(long)]
+    pub report: bool,
     /// Pipeline file (TOML) applied to every plan.
     #[arg(long, value_name = "FILE")]
     pub pipeline: Option<PathBuf>,
@@ -168,6 +172,9 @@ fn options(a: &BatchArgs) -> anyhow::Result<BatchOptions> {
         jobs: a.jobs,
         pseudonymizer: pseudonymizer(a)?,
         retry_failed: a.retry_failed,
+        html_report: a.report,
+        // Part of the settings hash, so turning reports on redoes the plans.
+        extra_settings: BTreeMap::from([("html_report".to_string(), a.report.to_string())]),
         ..BatchOptions::default()
     })
 }

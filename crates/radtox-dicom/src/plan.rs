@@ -76,7 +76,11 @@ pub fn read_rt_plan(path: &Path) -> Result<PlanInfo, DicomError> {
             if let Some(d) = item.f64_opt(tags::BEAM_DOSE)? {
                 per_fraction += d;
                 any = true;
-                points.push(item.f64s_opt(tags::BEAM_DOSE_SPECIFICATION_POINT)?);
+                // Retired in the current standard but written by the planning systems
+                // whose plans lack TargetPrescriptionDose; absent means "unstated".
+                #[allow(deprecated)]
+                let point = tags::BEAM_DOSE_SPECIFICATION_POINT;
+                points.push(item.f64s_opt(point)?);
             }
         }
         let one_point = points.first().is_some_and(|p0| {

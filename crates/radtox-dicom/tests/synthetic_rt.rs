@@ -261,15 +261,18 @@ fn plan_prescription_falls_back_to_beam_doses() {
     let dir = tempfile::tempdir().unwrap();
     // Both beams state their dose at one specification point: their sum is the
     // prescription. With different points (multi-isocentre) it is not (second half).
+    // BeamDoseSpecificationPoint (300A,0082) is retired but still written by planning systems.
+    #[allow(deprecated)]
+    let point = tags::BEAM_DOSE_SPECIFICATION_POINT;
     let beams_at = |p1: &str, p2: &str| {
         vec![
             item(vec![
-                s(tags::BEAM_DOSE_SPECIFICATION_POINT, VR::DS, p1),
+                s(point, VR::DS, p1),
                 s(tags::BEAM_DOSE, VR::DS, "1.5"),
                 s(tags::REFERENCED_BEAM_NUMBER, VR::IS, "1"),
             ]),
             item(vec![
-                s(tags::BEAM_DOSE_SPECIFICATION_POINT, VR::DS, p2),
+                s(point, VR::DS, p2),
                 s(tags::BEAM_DOSE, VR::DS, "0.5"),
                 s(tags::REFERENCED_BEAM_NUMBER, VR::IS, "2"),
             ]),
