@@ -732,3 +732,24 @@ fn derived_shell_and_contracted_sphere_dvhs_match_the_analytic_ones() {
         );
     }
 }
+
+/// The dicompyler export has a Heart but no bones and ships one CT slice: the heart, lung
+/// and skin tables are computed, and the lone slice is reported, not used as a volume.
+#[test]
+fn real_breast_export_gets_site_tables_and_the_lone_ct_slice_is_reported() {
+    let doc = json_of(run(radtox()
+        .arg("analyze")
+        .arg(common::shared("dicompyler-example"))
+        .arg("--pipeline")
+        .arg(common::repo("pipelines/breast-left.toml"))
+        .args(["--format", "json", "--no-dvh"])));
+    let ids: Vec<&str> = doc["site_tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    assert!(ids.contains(&"heart"), "{ids:?}");
+    let warnings = doc["warnings"].to_string();
+    assert!(warnings.contains("single slice"), "{warnings}");
+}

@@ -712,7 +712,17 @@ pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, 
                 r.map_err(|e| analysis.warnings.push(format!("CT not used: {e}")))
                     .ok()
             });
-        let ct_hu = ct.as_ref().map(|c| &c.grid);
+        // A surrogate needs a volume: a lone slice (the dicompyler example ships one) is
+        // reported and left out rather than costing the other site analyses.
+        let ct_hu = ct.as_ref().map(|c| &c.grid).filter(|g| {
+            let ok = g.z.len() >= 2;
+            if !ok {
+                analysis
+                    .warnings
+                    .push("CT not used for a bone surrogate: a single slice is no volume".into());
+            }
+            ok
+        });
         match radtox_sites::analyse_sites(grid, &named, &ctx, &site_opts, ct_hu) {
             Ok(r) => {
                 analysis.site_tables = r.to_site_tables();
