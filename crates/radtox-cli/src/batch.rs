@@ -175,7 +175,6 @@ fn options(a: &BatchArgs) -> anyhow::Result<BatchOptions> {
         html_report: a.report,
         // Part of the settings hash, so turning reports on redoes the plans.
         extra_settings: BTreeMap::from([("html_report".to_string(), a.report.to_string())]),
-        ..BatchOptions::default()
     })
 }
 
