@@ -46,7 +46,14 @@ fn the_brief_example_parses() {
 
 #[test]
 fn shipped_examples_load() {
-    for name in ["brain-srs.toml", "left-breast.toml", "left-breast.json"] {
+    // One example per shipped pipeline (brain SRS, left and right breast, bone metastases).
+    for name in [
+        "brain-srs.toml",
+        "left-breast.toml",
+        "left-breast.json",
+        "right-breast.toml",
+        "bone-metastases.toml",
+    ] {
         let path = Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../examples/patients"
