@@ -610,24 +610,29 @@ pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, 
         (None, None) => "fractions unknown".into(),
     };
 
-    // Sample, histogram, evaluate.
-    // Each structure's samples are dropped as soon as its DVH holds them sorted: they
-    // are the largest allocation of an analysis, and keeping them all would double the
-    // peak memory for nothing.
-    let (samples, dvhs): (Vec<SampleSummary>, Vec<Option<Dvh>>) = units
-        .par_iter()
-        .map(|u| {
-            let s = sample_unit_on(u, grid, &opts.sampling);
-            let dvh = (!s.dose_gy.is_empty()).then(|| Dvh::from_samples(&s.dose_gy, &s.weight_cc));
-            (SampleSummary::of(s), dvh)
-        })
-        .unzip();
+    // Sample, histogram, evaluate: each structure goes samples → DVH → results in one
+    // task. Samples and DVHs are the largest allocations of an analysis (12 bytes per
+    // sample once sorted), so a structure's samples are dropped once its DVH holds them,
+    // and its DVH once its results are out, unless the pipeline's rule lookups read it
+    // later. Peak memory is then about one structure per thread, not the whole plan.
     let all_reqs: Vec<MetricRequest> = requests
         .iter()
         .flatten()
         .filter_map(|r| r.req.as_ref().ok().cloned())
         .collect();
-    let reference = reference_dvh(structures, &dvhs, grid, &all_reqs, prescription_gy);
+    let sample_dvh = |u: &Unit| {
+        let s = sample_unit_on(u, grid, &opts.sampling);
+        let dvh = (!s.dose_gy.is_empty()).then(|| Dvh::from_samples(&s.dose_gy, &s.weight_cc));
+        (SampleSummary::of(s), dvh)
+    };
+    let reference = reference_dvh(
+        structures,
+        &units,
+        sample_dvh,
+        grid,
+        &all_reqs,
+        prescription_gy,
+    );
     let ctx = MetricContext {
         prescription_gy,
         reference: reference.as_ref(),
@@ -640,15 +645,15 @@ pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, 
         sampling: &opts.sampling,
         fx_text: &fx_text,
     };
-    let results: Vec<(StructureResult, Vec<Converted>)> = units
+    let keep_dvhs = opts.pipeline.is_some();
+    let (results, dvhs): (Vec<(StructureResult, Vec<Converted>)>, Vec<Option<Dvh>>) = units
         .par_iter()
-        .zip(samples.par_iter())
-        .zip(dvhs.par_iter())
         .zip(requests.par_iter())
-        .map(|(((u, samp), dvh), reqs)| {
-            unit_result(
+        .map(|(u, reqs)| {
+            let (samp, dvh) = sample_dvh(u);
+            let result = unit_result(
                 u,
-                samp,
+                &samp,
                 dvh.as_ref(),
                 reqs,
                 &ctx,
@@ -656,9 +661,10 @@ pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, 
                 alpha_beta_of(u.key()),
                 &plan.dose.tps_dvhs,
                 opts,
-            )
+            );
+            (result, dvh.filter(|_| keep_dvhs))
         })
-        .collect();
+        .unzip();
     let (results, converted): (Vec<StructureResult>, Vec<Vec<Converted>>) =
         results.into_iter().unzip();
     let mut models: Vec<String> = results
@@ -1080,9 +1086,10 @@ fn sum_courses(
 /// The DVH used for prescription isodose volumes (Paddick CI, gradient index): the
 /// external contour when there is one (interpreted type EXTERNAL), otherwise the whole
 /// dose grid. Built only when a requested metric needs it.
-fn reference_dvh(
+fn reference_dvh<'a>(
     structures: &[Structure],
-    dvhs: &[Option<Dvh>],
+    units: &'a [Unit<'a>],
+    sample_dvh: impl Fn(&'a Unit<'a>) -> (SampleSummary, Option<Dvh>),
     grid: &DoseGrid,
     metrics: &[MetricRequest],
     prescription_gy: Option<f64>,
@@ -1093,7 +1100,10 @@ fn reference_dvh(
     let external = structures
         .iter()
         .position(|s| s.interpreted_type.as_deref() == Some("EXTERNAL"));
-    if let Some(d) = external.and_then(|i| dvhs.get(i).cloned().flatten()) {
+    if let Some(d) = external
+        .and_then(|i| units.get(i))
+        .and_then(|u| sample_dvh(u).1)
+    {
         return Some(d);
     }
     Some(Dvh::from_grid(grid))
