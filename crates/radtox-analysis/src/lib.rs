@@ -646,7 +646,7 @@ pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, 
         fx_text: &fx_text,
     };
     let keep_dvhs = opts.pipeline.is_some();
-    let (results, dvhs): (Vec<(StructureResult, Vec<Converted>)>, Vec<Option<Dvh>>) = units
+    let (results, dvhs): (Vec<UnitOutcome>, Vec<Option<Dvh>>) = units
         .par_iter()
         .zip(requests.par_iter())
         .map(|(u, reqs)| {
@@ -1136,6 +1136,9 @@ fn domain_dvh(
     let p = LqParams::new(n, ab, lq.model).map_err(|e| e.to_string())?;
     p.convert_dvh(physical, domain).map_err(|e| e.to_string())
 }
+
+/// A structure's results and the LQ-domain DVHs made for them.
+type UnitOutcome = (StructureResult, Vec<Converted>);
 
 /// What is kept of a structure's samples once its DVH is built.
 struct SampleSummary {
