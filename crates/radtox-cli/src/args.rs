@@ -194,30 +194,7 @@ impl AnalyzeArgs {
     }
 
     pub fn options(&self) -> anyhow::Result<AnalysisOptions> {
-        let metrics = self
-            .metrics
-            .iter()
-            .map(|m| {
-                m.parse()
-                    .map_err(|e| anyhow::anyhow!("--metric {m:?}: {e}"))
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        if !(self.dvh_bin.is_finite() && self.dvh_bin > 0.0) {
-            bail!(
-                "--dvh-bin must be a positive number of Gy, got {}",
-                self.dvh_bin
-            );
-        }
-        let mut opts = AnalysisOptions {
-            metrics,
-            dvh_bin_width_gy: self.dvh_bin,
-            include_dvh: !self.no_dvh,
-            ..AnalysisOptions::default()
-        };
-        opts.sampling.end_caps = match self.end_caps {
-            EndCapsArg::HalfSlab => EndCaps::HalfSlab,
-            EndCapsArg::Flat => EndCaps::Flat,
-        };
+        let mut opts = base_options(&self.metrics, self.dvh_bin, self.no_dvh, self.end_caps)?;
         if let Some(p) = &self.pipeline {
             opts.pipeline = Some(radtox_analysis::load_pipeline(p)?);
         }
@@ -250,4 +227,35 @@ impl AnalyzeArgs {
             .collect::<Result<_, _>>()?;
         Ok(opts)
     }
+}
+
+/// The analysis options every command that analyses plans shares: metrics (TG-263 text,
+/// checked here so a typo is a usage error), DVH curve bins and end caps.
+pub fn base_options(
+    metrics: &[String],
+    dvh_bin: f64,
+    no_dvh: bool,
+    end_caps: EndCapsArg,
+) -> anyhow::Result<AnalysisOptions> {
+    let metrics = metrics
+        .iter()
+        .map(|m| {
+            m.parse()
+                .map_err(|e| anyhow::anyhow!("--metric {m:?}: {e}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if !(dvh_bin.is_finite() && dvh_bin > 0.0) {
+        bail!("--dvh-bin must be a positive number of Gy, got {dvh_bin}");
+    }
+    let mut opts = AnalysisOptions {
+        metrics,
+        dvh_bin_width_gy: dvh_bin,
+        include_dvh: !no_dvh,
+        ..AnalysisOptions::default()
+    };
+    opts.sampling.end_caps = match end_caps {
+        EndCapsArg::HalfSlab => EndCaps::HalfSlab,
+        EndCapsArg::Flat => EndCaps::Flat,
+    };
+    Ok(opts)
 }

@@ -3,9 +3,7 @@
 
 use anyhow::{Context, bail};
 use clap::Args;
-use radtox_analysis::AnalysisOptions;
 use radtox_batch::{BatchOptions, ConsoleProgress, Pseudonymizer, Shard};
-use radtox_geometry::EndCaps;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -131,30 +129,7 @@ fn patients_table(path: &std::path::Path) -> anyhow::Result<BTreeMap<String, Pat
 }
 
 fn options(a: &BatchArgs) -> anyhow::Result<BatchOptions> {
-    let metrics = a
-        .metrics
-        .iter()
-        .map(|m| {
-            m.parse()
-                .map_err(|e| anyhow::anyhow!("--metric {m:?}: {e}"))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    if !(a.dvh_bin.is_finite() && a.dvh_bin > 0.0) {
-        bail!(
-            "--dvh-bin must be a positive number of Gy, got {}",
-            a.dvh_bin
-        );
-    }
-    let mut analysis = AnalysisOptions {
-        metrics,
-        dvh_bin_width_gy: a.dvh_bin,
-        include_dvh: !a.no_dvh,
-        ..AnalysisOptions::default()
-    };
-    analysis.sampling.end_caps = match a.end_caps {
-        crate::args::EndCapsArg::HalfSlab => EndCaps::HalfSlab,
-        crate::args::EndCapsArg::Flat => EndCaps::Flat,
-    };
+    let mut analysis = crate::args::base_options(&a.metrics, a.dvh_bin, a.no_dvh, a.end_caps)?;
     if let Some(p) = &a.pipeline {
         analysis.pipeline = Some(
             radtox_analysis::load_pipeline(p)
