@@ -5,6 +5,49 @@
 use radtox_clinic as cl;
 use radtox_pipeline::ResolvedPipeline;
 
+/// The rules an analysis evaluates and the timeline they are evaluated against: the
+/// pipeline's rules (plus, with a patient file, the patient-level records the pipeline
+/// does not cover); without a pipeline but with a patient file, every built-in rule.
+/// The timeline goes into `analysis` when a patient file was given.
+pub(crate) fn rules_and_timeline(
+    analysis: &mut radtox_report::Analysis,
+    opts: &crate::AnalysisOptions,
+    resolved: Option<&ResolvedPipeline>,
+) -> (Vec<cl::Rule>, cl::Timeline) {
+    let catalogue = cl::Catalogue::builtin();
+    let rules = match (resolved, &catalogue) {
+        (Some(r), Ok(cat)) => {
+            let mut rules = pipeline_rules(r, cat, &mut analysis.warnings);
+            if opts.patient.is_some() {
+                let extra = patient_level_rules(cat, &rules);
+                rules.extend(extra);
+            }
+            rules
+        }
+        (None, Ok(cat)) if opts.patient.is_some() => {
+            analysis.warnings.push(
+                "no pipeline: the built-in rules of every evidence record are evaluated (dose-volume rules need the pipeline's TG-263 names)".into(),
+            );
+            cl::default_rules(cat)
+        }
+        (_, Err(e)) => {
+            analysis
+                .warnings
+                .push(format!("evidence catalogue unavailable, no flags: {e}"));
+            Vec::new()
+        }
+        _ => Vec::new(),
+    };
+    let timeline = match &opts.patient {
+        Some(p) => cl::Timeline::from_patient(p),
+        None => cl::Timeline::new(Vec::new(), Vec::new()),
+    };
+    if opts.patient.is_some() {
+        analysis.timeline = Some(report_timeline(&timeline));
+    }
+    (rules, timeline)
+}
+
 /// The engine rules of a resolved pipeline. A rule the engine cannot evaluate
 /// faithfully is left out with a warning (never silently).
 pub(crate) fn pipeline_rules(

@@ -255,10 +255,78 @@ impl Unit<'_> {
 
 /// A metric to evaluate on one unit, with the α/β it needs (EQD2/BED).
 #[derive(Debug, Clone)]
-struct Request {
-    name: String,
-    req: Result<MetricRequest, String>,
-    alpha_beta: Option<f64>,
+pub(crate) struct Request {
+    pub(crate) name: String,
+    pub(crate) req: Result<MetricRequest, String>,
+    pub(crate) alpha_beta: Option<f64>,
+}
+
+/// α/β (Gy) of a structure: the pipeline's table, else `--alpha-beta`.
+pub(crate) fn alpha_beta_for(opts: &AnalysisOptions, key: &str) -> Option<f64> {
+    opts.pipeline
+        .as_ref()
+        .and_then(|p| p.alpha_beta_for(key))
+        .map(|c| c.value)
+        .or(opts.alpha_beta_default)
+}
+
+/// The metrics one structure computes: the base set at the structure's α/β, then the
+/// pipeline's metrics for its TG-263 name whose `when` holds. A pipeline metric at
+/// another α/β than the structure's is named with it; duplicates are dropped.
+pub(crate) fn unit_requests(
+    base_metrics: &[MetricRequest],
+    resolved: Option<&radtox_pipeline::ResolvedPipeline>,
+    tg263: Option<&str>,
+    ab: Option<f64>,
+    fractions: Option<u32>,
+    laterality: Option<radtox_pipeline::Laterality>,
+) -> Vec<Request> {
+    let mut out: Vec<Request> = base_metrics
+        .iter()
+        .map(|m| Request {
+            name: m.to_string(),
+            req: Ok(*m),
+            alpha_beta: ab,
+        })
+        .collect();
+    let (Some(r), Some(key)) = (resolved, tg263) else {
+        return out;
+    };
+    for m in r.metrics.iter().filter(|m| m.structure == key) {
+        if !m
+            .when
+            .as_ref()
+            .is_none_or(|w| w.applies(fractions, laterality))
+        {
+            continue;
+        }
+        let parsed: Result<MetricRequest, String> = m
+            .metric
+            .parse()
+            .map_err(|e: radtox_dose::MetricParseError| e.to_string());
+        let canonical = parsed
+            .as_ref()
+            .map(|p| p.to_string())
+            .unwrap_or_else(|_| m.metric.clone());
+        let m_ab = m.alpha_beta.as_ref().map(|c| c.value).or(ab);
+        let is_lq = parsed
+            .as_ref()
+            .is_ok_and(|p| p.domain() != Domain::Physical);
+        let name = if is_lq && m_ab != ab {
+            format!("{canonical} (α/β={} Gy)", m_ab.unwrap_or(f64::NAN))
+        } else {
+            canonical
+        };
+        if out.iter().any(|o| o.name == name) {
+            continue;
+        }
+        out.push(Request {
+            name,
+            req: parsed,
+            alpha_beta: m_ab,
+        });
+    }
+    out
 }
 
 /// Fractionation used for EQD2/BED and rules.
@@ -513,62 +581,18 @@ pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, 
     }
 
     // What each unit computes.
-    let alpha_beta_of = |key: &str| -> Option<f64> {
-        opts.pipeline
-            .as_ref()
-            .and_then(|p| p.alpha_beta_for(key))
-            .map(|c| c.value)
-            .or(opts.alpha_beta_default)
-    };
+    let alpha_beta_of = |key: &str| alpha_beta_for(opts, key);
     let requests: Vec<Vec<Request>> = units
         .iter()
         .map(|u| {
-            let ab = alpha_beta_of(u.key());
-            let mut out: Vec<Request> = base_metrics
-                .iter()
-                .map(|m| Request {
-                    name: m.to_string(),
-                    req: Ok(*m),
-                    alpha_beta: ab,
-                })
-                .collect();
-            if let (Some(r), Some(key)) = (&resolved, u.tg263.as_deref()) {
-                for m in r.metrics.iter().filter(|m| m.structure == key) {
-                    if !m
-                        .when
-                        .as_ref()
-                        .is_none_or(|w| w.applies(fractions.n, laterality))
-                    {
-                        continue;
-                    }
-                    let parsed: Result<MetricRequest, String> = m
-                        .metric
-                        .parse()
-                        .map_err(|e: radtox_dose::MetricParseError| e.to_string());
-                    let canonical = parsed
-                        .as_ref()
-                        .map(|p| p.to_string())
-                        .unwrap_or_else(|_| m.metric.clone());
-                    let m_ab = m.alpha_beta.as_ref().map(|c| c.value).or(ab);
-                    let is_lq = parsed
-                        .as_ref()
-                        .is_ok_and(|p| p.domain() != Domain::Physical);
-                    let name = if is_lq && m_ab != ab {
-                        format!("{canonical} (α/β={} Gy)", m_ab.unwrap_or(f64::NAN))
-                    } else {
-                        canonical
-                    };
-                    if out.iter().any(|o| o.name == name) {
-                        continue;
-                    }
-                    out.push(Request {
-                        name,
-                        req: parsed,
-                        alpha_beta: m_ab,
-                    });
-                }
-            }
-            out
+            unit_requests(
+                &base_metrics,
+                resolved.as_ref(),
+                u.tg263.as_deref(),
+                alpha_beta_of(u.key()),
+                fractions.n,
+                laterality,
+            )
         })
         .collect();
 
@@ -751,37 +775,7 @@ pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, 
     }
 
     // Risk rules.
-    let catalogue = radtox_clinic::Catalogue::builtin();
-    let rules = match (&resolved, &catalogue) {
-        (Some(r), Ok(cat)) => {
-            let mut rules = clinic::pipeline_rules(r, cat, &mut analysis.warnings);
-            if opts.patient.is_some() {
-                let extra = clinic::patient_level_rules(cat, &rules);
-                rules.extend(extra);
-            }
-            rules
-        }
-        (None, Ok(cat)) if opts.patient.is_some() => {
-            analysis.warnings.push(
-                "no pipeline: the built-in rules of every evidence record are evaluated (dose-volume rules need the pipeline's TG-263 names)".into(),
-            );
-            radtox_clinic::default_rules(cat)
-        }
-        (_, Err(e)) => {
-            analysis
-                .warnings
-                .push(format!("evidence catalogue unavailable, no flags: {e}"));
-            Vec::new()
-        }
-        _ => Vec::new(),
-    };
-    let timeline = match &opts.patient {
-        Some(p) => radtox_clinic::Timeline::from_patient(p),
-        None => radtox_clinic::Timeline::new(Vec::new(), Vec::new()),
-    };
-    if opts.patient.is_some() {
-        analysis.timeline = Some(clinic::report_timeline(&timeline));
-    }
+    let (rules, timeline) = clinic::rules_and_timeline(&mut analysis, opts, resolved.as_ref());
     if !rules.is_empty() {
         // Second sampling, on a lattice shifted by half a cell, of every structure a rule
         // reads: the spread between two equally valid lattices is the sampling

@@ -16,7 +16,7 @@
 //! uncertainty; there is no RT Plan (no prescription, fractions from the command line
 //! or the pipeline), no site analyses and no courses.
 
-use crate::{AnalysisError, AnalysisOptions, DerivedSpec};
+use crate::{AnalysisError, AnalysisOptions, DerivedSpec, Request, alpha_beta_for, unit_requests};
 use ndarray::Array3;
 use radtox_dose::{Domain, Dvh, LqParams, MetricContext, MetricRequest};
 use radtox_geometry::{Lattice, Occupancy};
@@ -154,13 +154,6 @@ fn named_structure(i: usize, m: &MaskStructure) -> Structure {
     }
 }
 
-/// A metric to evaluate on one structure with the α/β it needs.
-struct Request {
-    name: String,
-    req: Result<MetricRequest, String>,
-    alpha_beta: Option<f64>,
-}
-
 /// Analyse a NIfTI plan: the NIfTI counterpart of [`crate::analyze`].
 ///
 /// Fractions for EQD2/BED: `opts.fractions_override`, else the pipeline's
@@ -286,13 +279,7 @@ pub fn analyze_nifti_plan(
             Some(r)
         }
     };
-    let alpha_beta_of = |key: &str| -> Option<f64> {
-        opts.pipeline
-            .as_ref()
-            .and_then(|p| p.alpha_beta_for(key))
-            .map(|c| c.value)
-            .or(opts.alpha_beta_default)
-    };
+    let alpha_beta_of = |key: &str| alpha_beta_for(opts, key);
     let units = derived_units(
         &structures,
         &plan.masks,
@@ -305,53 +292,14 @@ pub fn analyze_nifti_plan(
     let requests: Vec<Vec<Request>> = units
         .iter()
         .map(|u| {
-            let (key, t) = (u.key(), u.tg263.as_deref());
-            let ab = alpha_beta_of(key);
-            let mut out: Vec<Request> = base_metrics
-                .iter()
-                .map(|m| Request {
-                    name: m.to_string(),
-                    req: Ok(*m),
-                    alpha_beta: ab,
-                })
-                .collect();
-            if let (Some(r), Some(t)) = (&resolved, t) {
-                for m in r.metrics.iter().filter(|m| m.structure == t) {
-                    if !m
-                        .when
-                        .as_ref()
-                        .is_none_or(|w| w.applies(fractions, laterality))
-                    {
-                        continue;
-                    }
-                    let parsed: Result<MetricRequest, String> = m
-                        .metric
-                        .parse()
-                        .map_err(|e: radtox_dose::MetricParseError| e.to_string());
-                    let canonical = parsed
-                        .as_ref()
-                        .map(|p| p.to_string())
-                        .unwrap_or_else(|_| m.metric.clone());
-                    let m_ab = m.alpha_beta.as_ref().map(|c| c.value).or(ab);
-                    let is_lq = parsed
-                        .as_ref()
-                        .is_ok_and(|p| p.domain() != Domain::Physical);
-                    let name = if is_lq && m_ab != ab {
-                        format!("{canonical} (α/β={} Gy)", m_ab.unwrap_or(f64::NAN))
-                    } else {
-                        canonical
-                    };
-                    if out.iter().any(|o| o.name == name) {
-                        continue;
-                    }
-                    out.push(Request {
-                        name,
-                        req: parsed,
-                        alpha_beta: m_ab,
-                    });
-                }
-            }
-            out
+            unit_requests(
+                &base_metrics,
+                resolved.as_ref(),
+                u.tg263.as_deref(),
+                alpha_beta_of(u.key()),
+                fractions,
+                laterality,
+            )
         })
         .collect();
     let fx_text = match fractions {
@@ -717,37 +665,7 @@ fn evaluate_flags(
     fractions: Option<u32>,
     alpha_beta_of: &dyn Fn(&str) -> Option<f64>,
 ) {
-    let catalogue = radtox_clinic::Catalogue::builtin();
-    let rules = match (resolved, &catalogue) {
-        (Some(r), Ok(cat)) => {
-            let mut rules = crate::clinic::pipeline_rules(r, cat, &mut analysis.warnings);
-            if opts.patient.is_some() {
-                let extra = crate::clinic::patient_level_rules(cat, &rules);
-                rules.extend(extra);
-            }
-            rules
-        }
-        (None, Ok(cat)) if opts.patient.is_some() => {
-            analysis.warnings.push(
-                "no pipeline: the built-in rules of every evidence record are evaluated (dose-volume rules need the pipeline's TG-263 names)".into(),
-            );
-            radtox_clinic::default_rules(cat)
-        }
-        (_, Err(e)) => {
-            analysis
-                .warnings
-                .push(format!("evidence catalogue unavailable, no flags: {e}"));
-            Vec::new()
-        }
-        _ => Vec::new(),
-    };
-    let timeline = match &opts.patient {
-        Some(p) => radtox_clinic::Timeline::from_patient(p),
-        None => radtox_clinic::Timeline::new(Vec::new(), Vec::new()),
-    };
-    if opts.patient.is_some() {
-        analysis.timeline = Some(crate::clinic::report_timeline(&timeline));
-    }
+    let (rules, timeline) = crate::clinic::rules_and_timeline(analysis, opts, resolved);
     if rules.is_empty() {
         return;
     }
