@@ -23,22 +23,38 @@ pub enum DvhError {
     TooManyBins { width: f64, bins: f64 },
 }
 
-/// Exact dose–volume histogram of one structure.
+/// Dose–volume histogram of one structure.
 ///
 /// Built from weighted samples (dose in Gy or in the [`Domain`] of the DVH, weight in cc,
-/// e.g. partial-volume fractions × voxel volume). Nothing is binned: samples are kept
-/// sorted by dose, hottest first, with their cumulative volume, and every metric is read
-/// from them (see the crate documentation for the interpolation rule).
+/// e.g. partial-volume fractions × voxel volume), either as points
+/// ([`Dvh::from_samples`]: kept sorted by dose with their cumulative volume, nothing
+/// binned) or as cells whose dose spreads over `d ± r` ([`Dvh::from_cells`]: the exact
+/// piecewise-linear curve of the spreads at 32 768 dose edges). Every metric is read
+/// from the curve (see the crate documentation for the interpolation rule).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dvh {
-    /// Sample doses, descending.
+    /// Knot doses, descending: the sample doses (points) or edge doses (cells).
     dose: Vec<f32>,
-    /// `cum_cc[i]` = volume of samples `0..=i` (the hottest `i + 1` samples), cc.
-    cum_cc: Vec<f64>,
+    /// The volumes that place the knots on the curve.
+    volume: Knots,
     /// Volume-weighted mean dose (NaN when empty).
     mean: f64,
     domain: Domain,
+    samples: usize,
     rejected: usize,
+    /// Lowest and highest sample dose (cell DVHs: at the cells' centres; their curve
+    /// reaches a little beyond, by the spread of the end cells).
+    extremes: (f64, f64),
+}
+
+/// How knot `i` sits on the cumulative curve.
+#[derive(Debug, Clone, PartialEq)]
+enum Knots {
+    /// `cum_cc[i]` = volume of samples `0..=i` (the hottest `i + 1`); sample `i` sits at
+    /// the middle of its interval, `cum_cc[i] − wᵢ/2`.
+    Points { cum_cc: Vec<f64> },
+    /// `at_cc[i]` = volume receiving at least `dose[i]`; `total_cc` the whole volume.
+    Cells { at_cc: Vec<f64>, total_cc: f64 },
 }
 
 /// Cumulative DVH on regular dose bins: `volume_cc[k]` = volume receiving at least
@@ -93,8 +109,10 @@ impl Dvh {
         // Same element size: std collects this map in place (no allocation, no copy).
         let cum_cc: Vec<f64> = pairs.into_iter().map(f64::from_bits).collect();
         Dvh {
+            samples: sorted_dose.len(),
+            extremes: point_extremes(&sorted_dose),
             dose: sorted_dose,
-            cum_cc,
+            volume: Knots::Points { cum_cc },
             mean: if total > 0.0 {
                 dose_volume / total
             } else {
@@ -102,6 +120,43 @@ impl Dvh {
             },
             domain,
             rejected: rejected + unmatched,
+        }
+    }
+
+    /// DVH of *cell* samples: sample `i` stands for `weight_cc[i]` of volume whose dose
+    /// is spread uniformly over `dose[i] ± spread[i]` (the dose's variation across the
+    /// sampling cell, from `radtox-geometry`). A linear dose across a lattice of cells
+    /// then gives the exact linear DVH instead of a staircase of cell layers, so far
+    /// fewer samples reach a given accuracy; see the crate documentation. Samples with a
+    /// non-finite dose or a weight that is not finite and positive are left out and
+    /// counted; a missing, negative or non-finite spread counts as 0.
+    pub fn from_cells(dose: &[f32], spread: &[f32], weight_cc: &[f32]) -> Dvh {
+        Self::from_cells_in(dose, spread, weight_cc, Domain::Physical)
+    }
+
+    /// As [`Dvh::from_cells`], for samples (and spreads) already in `domain`.
+    pub fn from_cells_in(dose: &[f32], spread: &[f32], weight_cc: &[f32], domain: Domain) -> Dvh {
+        Self::from_curve(crate::cells::cell_curve(dose, spread, weight_cc), domain)
+    }
+
+    /// The DVH of cell samples accumulated while sampling (no samples held), in
+    /// `domain`; same curve as [`Dvh::from_cells`] over the histogram's dose range.
+    pub fn from_cell_histogram(h: crate::CellHistogram, domain: Domain) -> Dvh {
+        Self::from_curve(h.curve(), domain)
+    }
+
+    fn from_curve(c: crate::cells::CellCurve, domain: Domain) -> Dvh {
+        Dvh {
+            dose: c.dose,
+            volume: Knots::Cells {
+                at_cc: c.at_cc,
+                total_cc: c.total_cc,
+            },
+            mean: c.mean,
+            domain,
+            samples: c.samples,
+            rejected: c.rejected,
+            extremes: (c.point_min, c.point_max),
         }
     }
 
@@ -126,8 +181,8 @@ impl Dvh {
         Ok(Self::from_samples(dose, weight_cc))
     }
 
-    /// Builds from doses already sorted descending and their weights.
-    pub(crate) fn from_sorted(
+    /// Builds a point DVH from doses already sorted descending and their weights.
+    fn from_sorted(
         dose: Vec<f32>,
         weight: impl Iterator<Item = f64>,
         domain: Domain,
@@ -147,8 +202,10 @@ impl Dvh {
             f64::NAN
         };
         Dvh {
+            samples: dose.len(),
+            extremes: point_extremes(&dose),
             dose,
-            cum_cc,
+            volume: Knots::Points { cum_cc },
             mean,
             domain,
             rejected,
@@ -168,7 +225,7 @@ impl Dvh {
 
     /// Number of samples (with positive weight) in the DVH.
     pub fn sample_count(&self) -> usize {
-        self.dose.len()
+        self.samples
     }
 
     /// True when the DVH holds no volume.
@@ -176,14 +233,18 @@ impl Dvh {
         self.dose.is_empty()
     }
 
-    /// Sample doses, hottest first.
+    /// Knot doses of the curve, hottest first: the sample doses of a point DVH, the
+    /// dose edges where the curve bends for a cell DVH.
     pub fn sorted_doses(&self) -> &[f32] {
         &self.dose
     }
 
     /// Total volume of the samples, cc.
     pub fn volume_cc(&self) -> f64 {
-        self.cum_cc.last().copied().unwrap_or(0.0)
+        match &self.volume {
+            Knots::Points { cum_cc } => cum_cc.last().copied().unwrap_or(0.0),
+            Knots::Cells { total_cc, .. } => *total_cc,
+        }
     }
 
     /// Volume-weighted mean dose; NaN for an empty DVH.
@@ -191,33 +252,55 @@ impl Dvh {
         self.mean
     }
 
-    /// Lowest sample dose; NaN for an empty DVH.
+    /// Lowest sample dose (for cells: at a cell's centre); NaN for an empty DVH.
     pub fn min(&self) -> f64 {
-        self.dose.last().map_or(f64::NAN, |&d| d as f64)
-    }
-
-    /// Highest sample dose; NaN for an empty DVH.
-    pub fn max(&self) -> f64 {
-        self.dose.first().map_or(f64::NAN, |&d| d as f64)
-    }
-
-    /// Weight of sample `i`, cc.
-    #[inline]
-    fn weight(&self, i: usize) -> f64 {
-        let hi = self.cum_cc.get(i).copied().unwrap_or(0.0);
-        let lo = if i == 0 {
-            0.0
+        if self.dose.is_empty() {
+            f64::NAN
         } else {
-            self.cum_cc.get(i - 1).copied().unwrap_or(0.0)
-        };
-        hi - lo
+            self.extremes.0
+        }
     }
 
-    /// Cumulative volume at the middle of sample `i`: where its dose sits on the
-    /// continuous DVH curve.
+    /// Highest sample dose (for cells: at a cell's centre, so that a cell half outside
+    /// the structure does not lend it the dose of its far side); NaN for an empty DVH.
+    pub fn max(&self) -> f64 {
+        if self.dose.is_empty() {
+            f64::NAN
+        } else {
+            self.extremes.1
+        }
+    }
+
+    /// Cumulative volume at knot `i`: where its dose sits on the continuous DVH curve
+    /// (for point samples the middle of the sample's volume interval).
     #[inline]
-    fn midpoint(&self, i: usize) -> f64 {
-        self.cum_cc.get(i).copied().unwrap_or(0.0) - 0.5 * self.weight(i)
+    fn at(&self, i: usize) -> f64 {
+        match &self.volume {
+            Knots::Points { cum_cc } => {
+                let hi = cum_cc.get(i).copied().unwrap_or(0.0);
+                let lo = if i == 0 {
+                    0.0
+                } else {
+                    cum_cc.get(i - 1).copied().unwrap_or(0.0)
+                };
+                0.5 * (hi + lo)
+            }
+            Knots::Cells { at_cc, .. } => at_cc.get(i).copied().unwrap_or(0.0),
+        }
+    }
+
+    /// First knot whose curve volume is at least `v`.
+    fn first_at_least(&self, v: f64) -> usize {
+        match &self.volume {
+            // Midpoints increase with the cumulative volumes: search those, then step
+            // on if the midpoint of the one found is still below v.
+            Knots::Points { cum_cc } => {
+                let k = cum_cc.partition_point(|&c| c < v);
+                // at(k - 1) < cum[k - 1] < v, and at(k) ≤ cum[k].
+                if self.at(k) >= v { k } else { k + 1 }
+            }
+            Knots::Cells { at_cc, .. } => at_cc.partition_point(|&c| c < v),
+        }
     }
 
     #[inline]
@@ -237,27 +320,25 @@ impl Dvh {
         if n == 0 || v_cc.is_nan() {
             return f64::NAN;
         }
-        if v_cc <= self.midpoint(0) {
+        if v_cc <= self.at(0) {
             return self.max();
         }
-        if v_cc >= self.midpoint(n - 1) {
+        if v_cc >= self.at(n - 1) {
             return self.min();
         }
-        // The sample whose volume interval holds v: first k with cum[k] >= v (k < n
-        // because v < midpoint(n-1) <= cum[n-1]).
-        let k = self.cum_cc.partition_point(|&c| c < v_cc);
-        // v lies between the midpoints of (i, i+1), one of which is sample k.
-        let i = if v_cc <= self.midpoint(k) {
-            k.saturating_sub(1)
+        // 0 < k < n: at(0) < v < at(n-1).
+        let k = self.first_at_least(v_cc).clamp(1, n - 1);
+        let i = k - 1;
+        let (m0, m1) = (self.at(i), self.at(k));
+        let (d0, d1) = (self.dose_f64(i), self.dose_f64(k));
+        let d = if m1 <= m0 {
+            d0
         } else {
-            k
+            d0 + (v_cc - m0) / (m1 - m0) * (d1 - d0)
         };
-        let (m0, m1) = (self.midpoint(i), self.midpoint(i + 1));
-        let (d0, d1) = (self.dose_f64(i), self.dose_f64(i + 1));
-        if m1 <= m0 {
-            return d0;
-        }
-        d0 + (v_cc - m0) / (m1 - m0) * (d1 - d0)
+        // A cell curve runs a little beyond the sample extremes (the end cells'
+        // spreads): D stays within [Min, Max].
+        d.max(self.min()).min(self.max())
     }
 
     /// D_x%: [`Dvh::dose_at_volume_cc`] at `pct` % of the structure volume.
@@ -291,7 +372,7 @@ impl Dvh {
             .partition_point(|&x| x as f64 >= d)
             .saturating_sub(1);
         let (d0, d1) = (self.dose_f64(j), self.dose_f64(j + 1));
-        let (m0, m1) = (self.midpoint(j), self.midpoint(j + 1));
+        let (m0, m1) = (self.at(j), self.at(j + 1));
         if d0 <= d1 {
             return m0;
         }
@@ -394,10 +475,62 @@ impl Dvh {
     }
 
     /// Doses mapped through a non-decreasing function (so the order is kept and no
-    /// re-sort is needed), e.g. the LQ conversion to EQD2/BED.
+    /// re-sort is needed), e.g. the LQ conversion to EQD2/BED. The mean is the mean of
+    /// the mapped doses, not the mapped mean: per sample for points; for cells,
+    /// integrated over the curve (Simpson on each knot interval, exact for the LQ
+    /// quadratic on a linear piece).
     pub(crate) fn map_monotone(&self, f: impl Fn(f32) -> f32, domain: Domain) -> Dvh {
         let dose: Vec<f32> = self.dose.iter().map(|&d| f(d)).collect();
-        let weights = (0..self.dose.len()).map(|i| self.weight(i));
-        Self::from_sorted(dose, weights, domain, self.rejected)
+        match &self.volume {
+            Knots::Points { cum_cc } => {
+                let weights = (0..self.dose.len()).map(|i| {
+                    cum_cc.get(i).copied().unwrap_or(0.0) - if i == 0 { 0.0 } else { cum_cc[i - 1] }
+                });
+                let mut d = Self::from_sorted(dose, weights, domain, self.rejected);
+                d.samples = self.samples;
+                d
+            }
+            Knots::Cells { at_cc, total_cc } => {
+                let n = self.dose.len();
+                let g = |d: f32| f(d) as f64;
+                let mut integral = 0.0;
+                if n > 0 {
+                    // Flat parts at the ends, then each linear piece.
+                    integral += at_cc[0] * g(self.dose[0]);
+                    integral += (total_cc - at_cc[n - 1]) * g(self.dose[n - 1]);
+                }
+                for i in 1..n {
+                    let dv = at_cc[i] - at_cc[i - 1];
+                    if dv > 0.0 {
+                        let (a, b) = (self.dose[i - 1], self.dose[i]);
+                        integral += dv * (g(a) + 4.0 * g(0.5 * (a + b)) + g(b)) / 6.0;
+                    }
+                }
+                Dvh {
+                    dose,
+                    volume: self.volume.clone(),
+                    mean: if *total_cc > 0.0 {
+                        integral / total_cc
+                    } else {
+                        f64::NAN
+                    },
+                    domain,
+                    samples: self.samples,
+                    rejected: self.rejected,
+                    extremes: (
+                        f64::from(f(self.extremes.0 as f32)),
+                        f64::from(f(self.extremes.1 as f32)),
+                    ),
+                }
+            }
+        }
     }
+}
+
+/// (lowest, highest) of doses sorted descending.
+fn point_extremes(sorted_desc: &[f32]) -> (f64, f64) {
+    (
+        sorted_desc.last().map_or(f64::NAN, |&d| f64::from(d)),
+        sorted_desc.first().map_or(f64::NAN, |&d| f64::from(d)),
+    )
 }
