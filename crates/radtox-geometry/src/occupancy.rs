@@ -520,21 +520,17 @@ pub(crate) fn rasterize_stack(
     let mut occ = Occupancy::empty(lattice.clone(), name);
     occ.contour_volume_cc = Some(stack.volume_mm3() / 1000.0);
     occ.warnings = stack.warnings.clone();
-    let parts = rasterize_zcells(stack, lattice, subrows, |runs, fr| (runs, fr));
+    let parts = rasterize_zcells(stack, lattice, subrows).map(|runs, fr| (runs, fr));
     concat_parts(parts, &mut occ.runs, &mut occ.fractions);
     occ
 }
 
-/// Rasterise the slab stack one lattice z cell at a time, in parallel, handing each z
-/// cell's runs (offsets local to its fractions) to `per_zcell`; results in z order.
-/// Lets the sampler consume each z cell while it is hot in cache, without ever
-/// holding the whole occupancy.
-pub(crate) fn rasterize_zcells<T: Send>(
-    stack: &SlabStack,
-    lattice: &Lattice,
-    subrows: usize,
-    per_zcell: impl Fn(Vec<Run>, Vec<f32>) -> T + Sync,
-) -> Vec<T> {
+/// Prepare the rasterisation of a slab stack one lattice z cell at a time: the
+/// in-plane coverage of every slab a z cell needs, and which slabs each z cell
+/// overlaps. [`ZCells::map`] and [`ZCells::fold`] then build each z cell's runs in
+/// parallel and hand them on, so the sampler consumes each z cell while it is hot in
+/// cache, without ever holding the whole occupancy.
+pub(crate) fn rasterize_zcells(stack: &SlabStack, lattice: &Lattice, subrows: usize) -> ZCells {
     let [nz, _, _] = lattice.dims;
     let sz = lattice.spacing[2];
     let z_low = lattice.lower_edge(2);
@@ -570,60 +566,125 @@ pub(crate) fn rasterize_zcells<T: Send>(
         .collect();
     let nx = lattice.dims[2];
     let ny = lattice.dims[1];
-    contrib
-        .par_iter()
-        .enumerate()
-        .map(|(iz, c)| {
-            let mut runs = Vec::new();
-            let mut fr = Vec::new();
-            let covs: Vec<(&Coverage2D, f32)> = c
-                .iter()
-                .filter_map(|&(k, w)| coverages.get(k).and_then(|o| o.as_ref()).map(|cv| (cv, w)))
-                .collect();
-            match covs.as_slice() {
-                [] => {}
-                [(cv, w)] => {
-                    fr.reserve_exact(cv.vals.len());
-                    runs.reserve_exact(cv.rows.iter().map(|r| r.len()).sum());
-                    for (i, row) in cv.rows.iter().enumerate() {
-                        for &(ix0, off, len) in row {
-                            runs.push(Run {
-                                iz: iz as u32,
-                                iy: (cv.iy0 + i) as u32,
-                                ix0,
-                                len,
-                                offset: fr.len(),
-                            });
-                            let src = cv.vals.get(off..off + len as usize).unwrap_or(&[]);
-                            fr.extend(src.iter().map(|v| v * w));
-                        }
-                    }
-                }
-                many => {
-                    let mut buf = vec![0f32; nx];
-                    for iy in 0..ny {
-                        let (mut lo, mut hi) = (usize::MAX, 0);
-                        for (cv, w) in many {
-                            for &(ix0, off, len) in cv.row(iy) {
-                                let x0 = ix0 as usize;
-                                let x1 = x0 + len as usize;
-                                let src = cv.vals.get(off..off + len as usize).unwrap_or(&[]);
-                                if let Some(dst) = buf.get_mut(x0..x1) {
-                                    dst.iter_mut().zip(src).for_each(|(d, s)| *d += s * w);
-                                    lo = lo.min(x0);
-                                    hi = hi.max(x1);
-                                }
-                            }
-                        }
-                        if let Some(seg) = buf.get_mut(lo..hi) {
-                            seg.iter_mut().for_each(|v| *v = v.min(1.0));
-                            emit_runs(iz as u32, iy as u32, lo as u32, seg, &mut runs, &mut fr);
-                            seg.fill(0.0);
-                        }
-                    }
+    ZCells {
+        contrib,
+        coverages,
+        nx,
+        ny,
+    }
+}
+
+/// A slab stack ready to be rasterised z cell by z cell (see [`rasterize_zcells`]).
+pub(crate) struct ZCells {
+    /// Per lattice z cell: (slab index, overlapped fraction of the cell's height).
+    contrib: Vec<Vec<(usize, f32)>>,
+    coverages: Vec<Option<Coverage2D>>,
+    nx: usize,
+    ny: usize,
+}
+
+impl ZCells {
+    fn runs(&self, iz: usize) -> (Vec<Run>, Vec<f32>) {
+        let c = self.contrib.get(iz).map_or(&[][..], Vec::as_slice);
+        zcell_runs(iz, c, &self.coverages, self.nx, self.ny)
+    }
+
+    /// Each z cell's runs (offsets local to its fractions) through `per_zcell`, in
+    /// parallel; results in z order.
+    pub(crate) fn map<T: Send>(
+        &self,
+        per_zcell: impl Fn(Vec<Run>, Vec<f32>) -> T + Sync,
+    ) -> Vec<T> {
+        (0..self.contrib.len())
+            .into_par_iter()
+            .map(|iz| {
+                let (runs, fr) = self.runs(iz);
+                per_zcell(runs, fr)
+            })
+            .collect()
+    }
+
+    /// Each z cell's runs folded into an accumulator per parallel task (`init`), the
+    /// accumulators then joined in z order by `merge`; at most `tasks` tasks (an
+    /// accumulator may be large, e.g. a DVH histogram, so small work gets one).
+    pub(crate) fn fold<T: Send>(
+        &self,
+        tasks: usize,
+        init: impl Fn() -> T + Sync + Send,
+        per_zcell: impl Fn(&mut T, Vec<Run>, Vec<f32>) + Sync + Send,
+        merge: impl Fn(T, T) -> T + Sync + Send,
+    ) -> Option<T> {
+        let n = self.contrib.len();
+        let min_len = n.div_ceil(tasks.max(1)).max(1);
+        (0..n)
+            .into_par_iter()
+            .with_min_len(min_len)
+            .fold(&init, |mut acc, iz| {
+                let (runs, fr) = self.runs(iz);
+                per_zcell(&mut acc, runs, fr);
+                acc
+            })
+            .reduce_with(merge)
+    }
+}
+
+/// The runs and fractions of lattice z cell `iz` from the coverages of the slabs it
+/// overlaps (`c`: slab index and overlapped fraction of the cell's height).
+fn zcell_runs(
+    iz: usize,
+    c: &[(usize, f32)],
+    coverages: &[Option<Coverage2D>],
+    nx: usize,
+    ny: usize,
+) -> (Vec<Run>, Vec<f32>) {
+    let mut runs = Vec::new();
+    let mut fr = Vec::new();
+    let covs: Vec<(&Coverage2D, f32)> = c
+        .iter()
+        .filter_map(|&(k, w)| coverages.get(k).and_then(|o| o.as_ref()).map(|cv| (cv, w)))
+        .collect();
+    match covs.as_slice() {
+        [] => {}
+        [(cv, w)] => {
+            fr.reserve_exact(cv.vals.len());
+            runs.reserve_exact(cv.rows.iter().map(|r| r.len()).sum());
+            for (i, row) in cv.rows.iter().enumerate() {
+                for &(ix0, off, len) in row {
+                    runs.push(Run {
+                        iz: iz as u32,
+                        iy: (cv.iy0 + i) as u32,
+                        ix0,
+                        len,
+                        offset: fr.len(),
+                    });
+                    let src = cv.vals.get(off..off + len as usize).unwrap_or(&[]);
+                    fr.extend(src.iter().map(|v| v * w));
                 }
             }
-            per_zcell(runs, fr)
-        })
-        .collect()
+        }
+        many => {
+            let mut buf = vec![0f32; nx];
+            for iy in 0..ny {
+                let (mut lo, mut hi) = (usize::MAX, 0);
+                for (cv, w) in many {
+                    for &(ix0, off, len) in cv.row(iy) {
+                        let x0 = ix0 as usize;
+                        let x1 = x0 + len as usize;
+                        let src = cv.vals.get(off..off + len as usize).unwrap_or(&[]);
+                        if let Some(dst) = buf.get_mut(x0..x1) {
+                            dst.iter_mut().zip(src).for_each(|(d, s)| *d += s * w);
+                            lo = lo.min(x0);
+                            hi = hi.max(x1);
+                        }
+                    }
+                }
+                if let Some(seg) = buf.get_mut(lo..hi) {
+                    seg.iter_mut().for_each(|v| *v = v.min(1.0));
+                    emit_runs(iz as u32, iy as u32, lo as u32, seg, &mut runs, &mut fr);
+                    seg.fill(0.0);
+                }
+            }
+        }
+    }
+    (runs, fr)
 }

@@ -31,7 +31,7 @@ impl Default for SamplingOptions {
     fn default() -> Self {
         SamplingOptions {
             end_caps: EndCaps::HalfSlab,
-            min_samples: 200_000,
+            min_samples: 20_000,
             max_refinement: 64,
             single_plane_thickness_mm: None,
             gap_factor: 1.5,
@@ -40,7 +40,24 @@ impl Default for SamplingOptions {
     }
 }
 
+/// Lattice cells (at least) for structures made *on* the lattice (unions,
+/// intersections, differences, margins): their volume comes from the cells' fractions,
+/// not from contours, so it follows the lattice's resolution (~1 % of a small
+/// structure's volume sits in its boundary cells at this size). Plain structures do
+/// with far fewer cells because their volume is the contours' and each cell carries
+/// its dose spread.
+pub const LATTICE_OPERATION_MIN_SAMPLES: usize = 200_000;
+
 impl SamplingOptions {
+    /// These options with at least [`LATTICE_OPERATION_MIN_SAMPLES`] cells, for
+    /// structures built by lattice operations.
+    pub fn for_lattice_operations(&self) -> SamplingOptions {
+        SamplingOptions {
+            min_samples: self.min_samples.max(LATTICE_OPERATION_MIN_SAMPLES),
+            ..self.clone()
+        }
+    }
+
     /// The slab model parameters for structures sampled on `grid`.
     pub fn slab_params(&self, grid: &DoseGrid) -> SlabParams {
         let [sx, sy, sz] = grid.mean_spacing();
@@ -67,6 +84,13 @@ pub struct StructureSamples {
     pub name: String,
     /// Dose (Gy) at each sample point, trilinear between dose voxel centres.
     pub dose_gy: Vec<f32>,
+    /// Half-width (Gy) of the uniform dose distribution that stands for the dose across
+    /// each sample's cell: `½·√((gx·sx)² + (gy·sy)² + (gz·sz)²)` with `g` the local
+    /// dose gradient and `s` the cell's edges (same mean and variance as a linear dose
+    /// over the cell), narrowed so that `dose ± spread` stays within the dose voxels the
+    /// sample is interpolated from. `radtox_dose::Dvh::from_cells` uses it so that a threshold
+    /// isodose crossing a layer of cells is placed inside the layer, not on its centre.
+    pub spread_gy: Vec<f32>,
     /// Volume (cc) each sample stands for.
     pub weight_cc: Vec<f32>,
     /// Volume of the structure (cc): from the contours (slab model) when rasterised from
@@ -97,15 +121,61 @@ fn locate(v: &[f64], p: f64) -> Option<(usize, usize, f32)> {
     Some((i, (i + 1).min(n - 1), t as f32))
 }
 
+/// Derivative stencil of a lattice coordinate along a dose axis: the dose at `b` minus
+/// the dose at `a`, times `inv` (1 / their distance), is the slope across the cell. A
+/// cell that contains a dose voxel centre (where the trilinear dose bends) gets the
+/// central difference around it; otherwise the slope of the interval holding the cell.
+/// An axis with one position has no slope (`inv` = 0).
+#[derive(Debug, Clone, Copy, Default)]
+struct Slope {
+    a: usize,
+    b: usize,
+    inv: f32,
+}
+
+impl Slope {
+    /// The stencil `a → b` with `inv` = 1 / the distance between the two positions.
+    fn between(v: &[f64], a: usize, b: usize) -> Slope {
+        let inv = match (v.get(a), v.get(b)) {
+            (Some(x), Some(y)) if y > x => (1.0 / (y - x)) as f32,
+            _ => 0.0,
+        };
+        Slope { a, b, inv }
+    }
+}
+
+/// The [`Slope`] stencil of position `p`: the central difference when a dose node lies
+/// inside the cell `(p − half_cell, p + half_cell)`.
+fn slope_at(v: &[f64], p: f64, half_cell: f64) -> Slope {
+    let Some((i, i1, _)) = locate(v, p) else {
+        return Slope::default();
+    };
+    if v.len() < 2 {
+        return Slope::default();
+    }
+    let node = |m: usize| v.get(m).is_some_and(|&x| (x - p).abs() < half_cell - 1e-9);
+    let central = |m: usize| Slope::between(v, m.saturating_sub(1), (m + 1).min(v.len() - 1));
+    if node(i) {
+        central(i)
+    } else if node(i1) {
+        central(i1)
+    } else {
+        Slope::between(v, i, i1)
+    }
+}
+
 /// The dose grid seen from a lattice: interpolation indices and weights per lattice
 /// axis (the lattice is axis-aligned with the grid, so trilinear weights separate by
-/// axis: each lattice coordinate is located once, not once per sample).
+/// axis: each lattice coordinate is located once, not once per sample), and the slope
+/// stencils that give each sample's dose spread.
 struct Sampler<'a> {
     dose: Cow<'a, [f32]>,
     nx: usize,
     ny: usize,
     ty: Vec<Option<(usize, usize, f32)>>,
     tz: Vec<Option<(usize, usize, f32)>>,
+    sy: Vec<Slope>,
+    sz: Vec<Slope>,
     /// Along x the cells inside the grid form one contiguous range [xa, xb); their
     /// indices and weights as plain arrays keep the inner loop branch-free.
     xa: usize,
@@ -113,6 +183,9 @@ struct Sampler<'a> {
     xi0: Vec<usize>,
     xi1: Vec<usize>,
     xw: Vec<f32>,
+    sx: Vec<Slope>,
+    /// Lattice cell edges (mm), x, y, z.
+    cell: [f32; 3],
     cell_cc: f64,
 }
 
@@ -151,6 +224,10 @@ impl<'a> Sampler<'a> {
         let locate_all = |v: &[f64], a: usize| -> Vec<_> {
             lattice.axis(a).iter().map(|&p| locate(v, p)).collect()
         };
+        let slopes = |v: &[f64], a: usize| -> Vec<Slope> {
+            let h = 0.5 * lattice.spacing[a];
+            lattice.axis(a).iter().map(|&p| slope_at(v, p, h)).collect()
+        };
         let tx = locate_all(&grid.x, 0);
         let xa = tx.iter().position(|t| t.is_some()).unwrap_or(tx.len());
         let xb = tx.iter().rposition(|t| t.is_some()).map_or(xa, |i| i + 1);
@@ -160,38 +237,39 @@ impl<'a> Sampler<'a> {
             ny,
             ty: locate_all(&grid.y, 1),
             tz: locate_all(&grid.z, 2),
+            sy: slopes(&grid.y, 1),
+            sz: slopes(&grid.z, 2),
             xa,
             xb,
             xi0: tx.iter().map(|t| t.map_or(0, |t| t.0)).collect(),
             xi1: tx.iter().map(|t| t.map_or(0, |t| t.1)).collect(),
             xw: tx.iter().map(|t| t.map_or(0.0, |t| t.2)).collect(),
+            sx: slopes(&grid.x, 0),
+            cell: lattice.spacing.map(|v| v as f32),
             cell_cc: lattice.cell_volume_cc(),
         })
     }
 
     /// Sample the cells of `runs` (fractions at each run's offset in `fractions`) into
-    /// `dd`/`ww`, in run order; a cell whose centre is outside the grid gets weight −1.
-    fn sample_runs(
-        &self,
-        runs: &[Run],
-        fractions: &[f32],
-        dd: &mut [f32],
-        ww: &mut [f32],
-    ) -> Tally {
+    /// `sink`, in run order; cells whose centre is outside the grid are counted in the
+    /// tally instead.
+    fn sample_runs<S: CellSink>(&self, runs: &[Run], fractions: &[f32], sink: &mut S) -> Tally {
         let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
         let (nx, ny, cell_cc) = (self.nx, self.ny, self.cell_cc);
         let cc = cell_cc as f32;
+        let [cx, cy, cz] = self.cell;
         let d = &self.dose[..];
         let mut t = Tally::default();
-        let mut row = vec![0f32; nx];
-        let mut k = 0;
+        // Per dose column of the current run: dose, ∂/∂y and ∂/∂z at the run's (y, z).
+        let mut val = vec![0f32; nx];
+        let mut gyc = vec![0f32; nx];
+        let mut gzc = vec![0f32; nx];
+        // Per dose column: lowest and highest of the voxels the run's (y, z) values and
+        // slopes read.
+        let mut cmin = vec![0f32; nx];
+        let mut cmax = vec![0f32; nx];
         for r in runs {
             let len = r.len as usize;
-            let (dd, ww) = match (dd.get_mut(k..k + len), ww.get_mut(k..k + len)) {
-                (Some(a), Some(b)) => (a, b),
-                _ => break,
-            };
-            k += len;
             let fr = fractions.get(r.offset..r.offset + len).unwrap_or(&[]);
             let run_cc = sum_f32(fr) * cell_cc;
             t.all_cc += run_cc;
@@ -199,93 +277,177 @@ impl<'a> Sampler<'a> {
             // Cells [k0, k1) of the run lie inside the grid along x.
             let k0 = self.xa.saturating_sub(ix0).min(len);
             let k1 = self.xb.saturating_sub(ix0).clamp(k0, len);
-            let yz = (self.tz.get(r.iz as usize), self.ty.get(r.iy as usize));
+            let (iy, iz) = (r.iy as usize, r.iz as usize);
+            let yz = (self.tz.get(iz), self.ty.get(iy));
             let (Some(Some((z0, z1, wz))), Some(Some((y0, y1, wy)))) = yz else {
-                ww.fill(-1.0);
                 t.dropped += len;
                 t.dropped_cc += run_cc;
                 continue;
             };
-            for (kk, f) in fr
+            let (sy, sz) = (
+                self.sy.get(iy).copied().unwrap_or_default(),
+                self.sz.get(iz).copied().unwrap_or_default(),
+            );
+            for (_, f) in fr
                 .iter()
                 .enumerate()
                 .filter(|(kk, _)| *kk < k0 || *kk >= k1)
             {
-                if let Some(w) = ww.get_mut(kk) {
-                    *w = -1.0;
-                }
                 t.dropped += 1;
                 t.dropped_cc += *f as f64 * cell_cc;
             }
             if k1 <= k0 {
                 continue;
             }
-            let xs0 = self.xi0.get(ix0 + k0..ix0 + k1).unwrap_or(&[]);
-            let xs1 = self.xi1.get(ix0 + k0..ix0 + k1).unwrap_or(&[]);
-            let xws = self.xw.get(ix0 + k0..ix0 + k1).unwrap_or(&[]);
-            // Interpolate along y and z once per dose column the run needs, then along
-            // x per sample: trilinear, in a different (equivalent) order from
-            // DoseGrid::interpolate, so results agree to rounding.
-            let lo = xs0.first().copied().unwrap_or(0);
-            let hi = xs1.last().copied().unwrap_or(0);
-            let base = |z: usize, y: usize| (z * ny + y) * nx;
-            let rows = [
-                base(*z0, *y0),
-                base(*z0, *y1),
-                base(*z1, *y0),
-                base(*z1, *y1),
-            ]
-            .map(|b| d.get(b + lo..b + hi + 1).unwrap_or(&[]));
-            if let Some(dst) = row.get_mut(lo..hi + 1) {
-                for (i, v) in dst.iter_mut().enumerate() {
-                    let g = |s: &[f32]| s.get(i).copied().unwrap_or(0.0);
-                    let c0 = lerp(g(rows[0]), g(rows[1]), *wy);
-                    let c1 = lerp(g(rows[2]), g(rows[3]), *wy);
-                    *v = lerp(c0, c1, *wz);
-                }
+            let span = ix0 + k0..ix0 + k1;
+            let xs0 = self.xi0.get(span.clone()).unwrap_or(&[]);
+            let xs1 = self.xi1.get(span.clone()).unwrap_or(&[]);
+            let xws = self.xw.get(span.clone()).unwrap_or(&[]);
+            let xsl = self.sx.get(span).unwrap_or(&[]);
+            // Interpolate along y and z once per dose column the run needs (values and
+            // the y/z slopes), then along x per sample: trilinear, in a different
+            // (equivalent) order from DoseGrid::interpolate, so results agree to
+            // rounding.
+            let lo = xs0
+                .first()
+                .copied()
+                .unwrap_or(0)
+                .min(xsl.first().map_or(usize::MAX, |s| s.a));
+            let hi = xs1
+                .last()
+                .copied()
+                .unwrap_or(0)
+                .max(xsl.last().map_or(0, |s| s.b));
+            let row = |z: usize, y: usize| {
+                let b = (z * ny + y) * nx;
+                d.get(b + lo..b + hi + 1).unwrap_or(&[])
+            };
+            let (v00, v01, v10, v11) = (row(*z0, *y0), row(*z0, *y1), row(*z1, *y0), row(*z1, *y1));
+            let (ya0, yb0, ya1, yb1) = (
+                row(*z0, sy.a),
+                row(*z0, sy.b),
+                row(*z1, sy.a),
+                row(*z1, sy.b),
+            );
+            let (za0, za1, zb0, zb1) = (
+                row(sz.a, *y0),
+                row(sz.a, *y1),
+                row(sz.b, *y0),
+                row(sz.b, *y1),
+            );
+            let width = (hi + 1).saturating_sub(lo);
+            let rows = [v00, v01, v10, v11, ya0, yb0, ya1, yb1, za0, za1, zb0, zb1];
+            if rows.iter().any(|r| r.len() != width) {
+                // Unreachable for a consistent grid (checked in `new`); never panic.
+                t.dropped += len;
+                t.dropped_cc += run_cc;
+                continue;
             }
-            let out = dd.get_mut(k0..k1).unwrap_or(&mut []).iter_mut();
-            let wout = ww.get_mut(k0..k1).unwrap_or(&mut []).iter_mut();
+            let (Some(val), Some(gyc), Some(gzc), Some(cmin), Some(cmax)) = (
+                val.get_mut(lo..lo + width),
+                gyc.get_mut(lo..lo + width),
+                gzc.get_mut(lo..lo + width),
+                cmin.get_mut(lo..lo + width),
+                cmax.get_mut(lo..lo + width),
+            ) else {
+                continue;
+            };
+            // Equal lengths, plain indexing: the compiler vectorises this loop.
+            let (wy, wz) = (*wy, *wz);
+            let (ky, kz) = (sy.inv * cy, sz.inv * cz);
+            for i in 0..width {
+                let c0 = lerp(v00[i], v01[i], wy);
+                let c1 = lerp(v10[i], v11[i], wy);
+                val[i] = lerp(c0, c1, wz);
+                gyc[i] = (lerp(yb0[i], yb1[i], wz) - lerp(ya0[i], ya1[i], wz)) * ky;
+                gzc[i] = (lerp(zb0[i], zb1[i], wy) - lerp(za0[i], za1[i], wy)) * kz;
+                // Every voxel the value or a slope reads (a cell around a voxel centre
+                // reaches into the neighbouring interval).
+                let (a, b) = (
+                    ya0[i].min(yb0[i]).min(ya1[i].min(yb1[i])),
+                    za0[i].min(za1[i]).min(zb0[i].min(zb1[i])),
+                );
+                cmin[i] = v00[i].min(v01[i]).min(v10[i].min(v11[i])).min(a.min(b));
+                let (a, b) = (
+                    ya0[i].max(yb0[i]).max(ya1[i].max(yb1[i])),
+                    za0[i].max(za1[i]).max(zb0[i].max(zb1[i])),
+                );
+                cmax[i] = v00[i].max(v01[i]).max(v10[i].max(v11[i])).max(a.max(b));
+            }
             let fin = fr.get(k0..k1).unwrap_or(&[]);
-            for ((((dv, wv), &f), (&x0, &x1)), &wx) in
-                out.zip(wout).zip(fin).zip(xs0.iter().zip(xs1)).zip(xws)
+            let col = |a: &[f32], i: usize| a.get(i.wrapping_sub(lo)).copied().unwrap_or(0.0);
+            for (&f, (((&x0, &x1), &wx), sl)) in
+                fin.iter().zip(xs0.iter().zip(xs1).zip(xws).zip(xsl))
             {
-                let g = |i: usize| row.get(i).copied().unwrap_or(0.0);
-                *dv = lerp(g(x0), g(x1), wx);
-                *wv = f * cc;
+                let dose = lerp(col(val, x0), col(val, x1), wx);
+                let gx = (col(val, sl.b) - col(val, sl.a)) * sl.inv * cx;
+                let gy = lerp(col(gyc, x0), col(gyc, x1), wx);
+                let gz = lerp(col(gzc, x0), col(gzc, x1), wx);
+                // The linearised spread must not reach beyond the voxels the dose is
+                // interpolated from (it would where the slope changes at a voxel
+                // centre, e.g. at a dose plateau): trilinear dose never does.
+                let lowest = col(cmin, x0)
+                    .min(col(cmin, x1))
+                    .min(col(cmin, sl.a).min(col(cmin, sl.b)));
+                let highest = col(cmax, x0)
+                    .max(col(cmax, x1))
+                    .max(col(cmax, sl.a).max(col(cmax, sl.b)));
+                let spread = (0.5 * (gx * gx + gy * gy + gz * gz).sqrt())
+                    .min(highest - dose)
+                    .min(dose - lowest)
+                    .max(0.0);
+                sink.push(dose, spread, f * cc);
             }
         }
         t
     }
 }
 
-/// Remove the samples marked with a negative weight (outside the grid).
-fn compact(dose: &mut Vec<f32>, weight: &mut Vec<f32>) {
-    let mut j = 0;
-    for i in 0..weight.len() {
-        if let (Some(&w), Some(&dv)) = (weight.get(i), dose.get(i))
-            && w >= 0.0
-        {
-            if let (Some(a), Some(b)) = (weight.get_mut(j), dose.get_mut(j)) {
-                *a = w;
-                *b = dv;
-            }
-            j += 1;
-        }
-    }
-    weight.truncate(j);
-    dose.truncate(j);
+/// Receives the cell samples of a structure as they are made, so that a caller that
+/// needs only a summary of them (a DVH) never holds them: sampling runs one sink per
+/// parallel task and joins them with the caller's merge function.
+pub trait CellSink: Send {
+    /// One cell: dose (Gy) at its centre, spread (Gy, see
+    /// [`StructureSamples::spread_gy`]) and the volume it stands for (cc).
+    fn push(&mut self, dose_gy: f32, spread_gy: f32, weight_cc: f32);
 }
 
-/// Store the samples and the volume inside the grid, warning about the rest.
-fn finish(out: &mut StructureSamples, dose: Vec<f32>, weight: Vec<f32>, t: Tally, label: &str) {
-    let kept_cc = if weight.is_empty() {
+/// Samples under construction: dose, spread and weight per cell, in step.
+#[derive(Default)]
+struct CellSamples {
+    dose: Vec<f32>,
+    spread: Vec<f32>,
+    weight: Vec<f32>,
+}
+
+impl CellSink for CellSamples {
+    #[inline]
+    fn push(&mut self, dose_gy: f32, spread_gy: f32, weight_cc: f32) {
+        self.dose.push(dose_gy);
+        self.spread.push(spread_gy);
+        self.weight.push(weight_cc);
+    }
+}
+
+impl CellSamples {
+    fn joined(mut self, mut o: CellSamples) -> CellSamples {
+        if self.dose.is_empty() {
+            return o;
+        }
+        self.dose.append(&mut o.dose);
+        self.spread.append(&mut o.spread);
+        self.weight.append(&mut o.weight);
+        self
+    }
+}
+
+/// Store the volume inside the grid, warning about the rest.
+fn finish(out: &mut StructureSamples, sampled: usize, t: Tally, label: &str) {
+    let kept_cc = if sampled == 0 {
         0.0
     } else {
         (t.all_cc - t.dropped_cc).max(0.0)
     };
-    out.dose_gy = dose;
-    out.weight_cc = weight;
     out.volume_in_grid_cc = kept_cc;
     let outside = t.all_cc - kept_cc;
     if outside > 1e-6 * t.all_cc.max(1e-9) && outside > 1e-9 {
@@ -294,6 +456,82 @@ fn finish(out: &mut StructureSamples, dose: Vec<f32>, weight: Vec<f32>, t: Tally
             100.0 * outside / t.all_cc
         ));
     }
+}
+
+/// Counts the samples pushed through it.
+struct Counted<S> {
+    sink: S,
+    n: usize,
+}
+
+impl<S: CellSink> CellSink for Counted<S> {
+    #[inline]
+    fn push(&mut self, dose_gy: f32, spread_gy: f32, weight_cc: f32) {
+        self.n += 1;
+        self.sink.push(dose_gy, spread_gy, weight_cc);
+    }
+}
+
+/// Parallel tasks for sampling `cells` cells into sinks: one per ~250 000 cells, at
+/// most four per thread. A sink may be large (a DVH histogram is 256 KiB) and
+/// structures are sampled in parallel anyway: only large ones are worth splitting.
+fn sink_tasks(cells: usize) -> usize {
+    (cells / 250_000).clamp(1, 4 * rayon::current_num_threads())
+}
+
+/// Lowest and highest dose (Gy) of the grid voxels around `lattice`'s box (one voxel
+/// beyond it along each axis): every trilinear sample of the lattice lies between them.
+pub fn dose_range_around(grid: &DoseGrid, lattice: &Lattice) -> (f32, f32) {
+    let span = |v: &[f64], a: usize| {
+        let lo = lattice.lower_edge(a);
+        let hi = lo + lattice.dims[2 - a] as f64 * lattice.spacing[a];
+        let i0 = v.partition_point(|&p| p < lo).saturating_sub(1);
+        let i1 = v
+            .partition_point(|&p| p <= hi)
+            .min(v.len().saturating_sub(1));
+        (i0, i1.max(i0))
+    };
+    let ((x0, x1), (y0, y1), (z0, z1)) = (span(&grid.x, 0), span(&grid.y, 1), span(&grid.z, 2));
+    let (ny, nx) = (grid.y.len(), grid.x.len());
+    let Some(dose) = grid.dose.as_slice() else {
+        let sub = grid.dose.slice(ndarray::s![z0..=z1, y0..=y1, x0..=x1]);
+        return sub
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
+    };
+    // Row by row over contiguous slices, eight lanes (vectorised; NaN never wins a
+    // min/max against a number, so non-finite voxels drop out except ±∞).
+    let mut lo = [f32::INFINITY; 8];
+    let mut hi = [f32::NEG_INFINITY; 8];
+    for z in z0..=z1 {
+        for y in y0..=y1 {
+            let start = (z * ny + y) * nx;
+            let row = dose.get(start + x0..=start + x1).unwrap_or(&[]);
+            let mut chunks = row.chunks_exact(8);
+            for c in &mut chunks {
+                for k in 0..8 {
+                    lo[k] = lo[k].min(c[k]);
+                    hi[k] = hi[k].max(c[k]);
+                }
+            }
+            for &v in chunks.remainder() {
+                lo[0] = lo[0].min(v);
+                hi[0] = hi[0].max(v);
+            }
+        }
+    }
+    let lo = lo
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .fold(f32::INFINITY, f32::min);
+    let hi = hi
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .fold(f32::NEG_INFINITY, f32::max);
+    (lo, hi)
 }
 
 fn label(roi_number: Option<i32>, name: &str) -> String {
@@ -326,68 +564,123 @@ pub fn sample_dose(occ: &Occupancy, grid: &DoseGrid) -> StructureSamples {
     if occ.is_empty() {
         return out;
     }
-    // Outputs are written in place, one disjoint slice per chunk of runs.
-    let total: usize = occ.runs().iter().map(|r| r.len as usize).sum();
-    let mut dose = vec![0f32; total];
-    let mut weight = vec![0f32; total];
-    let mut jobs = Vec::new();
-    {
-        let (mut rest_d, mut rest_w) = (&mut dose[..], &mut weight[..]);
-        for chunk in occ.runs().chunks(64) {
-            let n: usize = chunk.iter().map(|r| r.len as usize).sum();
-            let (dd, rd) = std::mem::take(&mut rest_d).split_at_mut(n);
-            let (ww, rw) = std::mem::take(&mut rest_w).split_at_mut(n);
-            jobs.push((chunk, dd, ww));
-            (rest_d, rest_w) = (rd, rw);
-        }
-    }
-    let fractions = occ.fractions();
-    let tally = jobs
-        .into_par_iter()
-        .map(|(chunk, dd, ww)| sampler.sample_runs(chunk, fractions, dd, ww))
-        .reduce(Tally::default, Tally::add);
-    if tally.dropped > 0 {
-        compact(&mut dose, &mut weight);
-    }
-    finish(&mut out, dose, weight, tally, &label);
+    let (t, cells) =
+        sample_occupancy_into(occ, &sampler, CellSamples::default, CellSamples::joined);
+    finish(&mut out, cells.dose.len(), t, &label);
+    (out.dose_gy, out.spread_gy, out.weight_cc) = (cells.dose, cells.spread, cells.weight);
     out
 }
 
-/// Rasterise and sample in one pass, z cell by z cell, never holding the occupancy.
-fn sample_stack(
+/// The cells of `occ` through sinks made by `init`, chunks of runs in parallel.
+fn sample_occupancy_into<S: CellSink>(
+    occ: &Occupancy,
+    sampler: &Sampler,
+    init: impl Fn() -> S + Sync + Send,
+    merge: impl Fn(S, S) -> S + Sync + Send,
+) -> (Tally, S) {
+    let fractions = occ.fractions();
+    let chunks = occ.runs().len().div_ceil(64);
+    let min_len = chunks.div_ceil(sink_tasks(occ.cell_count())).max(1);
+    occ.runs()
+        .par_chunks(64)
+        .with_min_len(min_len)
+        .fold(
+            || (Tally::default(), init()),
+            |(t, mut sink), chunk| {
+                (
+                    t.add(sampler.sample_runs(chunk, fractions, &mut sink)),
+                    sink,
+                )
+            },
+        )
+        .reduce_with(|(ta, a), (tb, b)| (ta.add(tb), merge(a, b)))
+        .unwrap_or_else(|| (Tally::default(), init()))
+}
+
+/// [`sample_dose`] into caller-made sinks instead of sample arrays: `init` is given the
+/// dose range of the grid around the occupancy ([`dose_range_around`]) and called once
+/// per parallel task; `merge` joins two sinks. Returns the samples' description (its
+/// sample arrays empty, `volume_in_grid_cc` and warnings filled) and the joined sink
+/// (`None` when nothing was sampled).
+pub fn sample_dose_into<S: CellSink>(
+    occ: &Occupancy,
+    grid: &DoseGrid,
+    init: impl Fn(f32, f32) -> S + Sync + Send,
+    merge: impl Fn(S, S) -> S + Sync + Send,
+) -> (StructureSamples, Option<S>) {
+    let mut out = StructureSamples {
+        roi_number: occ.roi_number,
+        name: occ.name.clone(),
+        warnings: occ.warnings.clone(),
+        volume_cc: occ.contour_volume_cc.unwrap_or_else(|| occ.volume_cc()),
+        ..Default::default()
+    };
+    let label = label(occ.roi_number, &occ.name);
+    let sampler = match Sampler::new(grid, occ.lattice()) {
+        Ok(s) => s,
+        Err(e) => {
+            out.warnings.push(format!("{label}: {e}"));
+            return (out, None);
+        }
+    };
+    if occ.is_empty() {
+        return (out, None);
+    }
+    let (lo, hi) = dose_range_around(grid, occ.lattice());
+    let (t, sink) = sample_occupancy_into(
+        occ,
+        &sampler,
+        || Counted {
+            sink: init(lo, hi),
+            n: 0,
+        },
+        |a, b| Counted {
+            n: a.n + b.n,
+            sink: merge(a.sink, b.sink),
+        },
+    );
+    finish(&mut out, sink.n, t, &label);
+    (out, (sink.n > 0).then_some(sink.sink))
+}
+
+/// Rasterise and sample in one pass, z cell by z cell, never holding the occupancy:
+/// the cells go into sinks made by `init` (one per parallel task), joined by `merge`.
+fn sample_stack<S: CellSink>(
     stack: &SlabStack,
     lattice: &Lattice,
     grid: &DoseGrid,
     opts: &SamplingOptions,
     out: &mut StructureSamples,
-) {
+    init: impl Fn() -> S + Sync + Send,
+    merge: impl Fn(S, S) -> S + Sync + Send,
+) -> Option<S> {
     let label = label(out.roi_number, &out.name);
     let sampler = match Sampler::new(grid, lattice) {
         Ok(s) => s,
         Err(e) => {
             out.warnings.push(format!("{label}: {e}"));
-            return;
+            return None;
         }
     };
-    let parts = rasterize_zcells(stack, lattice, opts.subrows, |runs, fr| {
-        let mut dd = vec![0f32; fr.len()];
-        let mut ww = vec![0f32; fr.len()];
-        let t = sampler.sample_runs(&runs, &fr, &mut dd, &mut ww);
-        if t.dropped > 0 {
-            compact(&mut dd, &mut ww);
-        }
-        (dd, ww, t)
-    });
-    let total: usize = parts.iter().map(|p| p.0.len()).sum();
-    let mut dose = Vec::with_capacity(total);
-    let mut weight = Vec::with_capacity(total);
-    let mut tally = Tally::default();
-    for (dd, ww, t) in parts {
-        dose.extend_from_slice(&dd);
-        weight.extend_from_slice(&ww);
-        tally = tally.add(t);
-    }
-    finish(out, dose, weight, tally, &label);
+    let cells = stack.volume_mm3() / (lattice.cell_volume_cc() * 1000.0);
+    let (t, sink) = rasterize_zcells(stack, lattice, opts.subrows)
+        .fold(
+            sink_tasks(cells as usize),
+            || (Tally::default(), Counted { sink: init(), n: 0 }),
+            |(t, sink), runs, fr| *t = t.add(sampler.sample_runs(&runs, &fr, sink)),
+            |(ta, a), (tb, b)| {
+                (
+                    ta.add(tb),
+                    Counted {
+                        n: a.n + b.n,
+                        sink: merge(a.sink, b.sink),
+                    },
+                )
+            },
+        )
+        .unwrap_or_else(|| (Tally::default(), Counted { sink: init(), n: 0 }));
+    finish(out, sink.n, t, &label);
+    (sink.n > 0).then_some(sink.sink)
 }
 
 /// Σ of `f32` values in f64, with independent lanes so that the additions pipeline.
@@ -549,46 +842,74 @@ pub fn sample_structure(
     grid: &DoseGrid,
     opts: &SamplingOptions,
 ) -> StructureSamples {
+    let (mut out, cells) = sample_structure_into(
+        structure,
+        grid,
+        opts,
+        |_, _| CellSamples::default(),
+        CellSamples::joined,
+    );
+    if let Some(c) = cells {
+        (out.dose_gy, out.spread_gy, out.weight_cc) = (c.dose, c.spread, c.weight);
+    }
+    out
+}
+
+/// [`sample_structure`] into caller-made sinks instead of sample arrays (e.g. a DVH
+/// accumulated while sampling, so that the samples are never held): `init` is given the
+/// dose range of the grid around the structure's lattice ([`dose_range_around`]) and
+/// called once per parallel task; `merge` joins two sinks. Returns the samples'
+/// description (sample arrays empty; volumes and warnings filled) and the joined sink
+/// (`None` when nothing was sampled).
+pub fn sample_structure_into<S: CellSink>(
+    structure: &Structure,
+    grid: &DoseGrid,
+    opts: &SamplingOptions,
+    init: impl Fn(f32, f32) -> S + Sync + Send,
+    merge: impl Fn(S, S) -> S + Sync + Send,
+) -> (StructureSamples, Option<S>) {
     let params = opts.slab_params(grid);
     let stack = build_slabs(structure, &params);
-    let empty = |warnings: Vec<String>| StructureSamples {
+    let mut out = StructureSamples {
         roi_number: Some(structure.roi_number),
         name: structure.name.clone(),
-        warnings,
         ..Default::default()
     };
-    match lattice_for_stacks(&[&stack], grid, opts) {
+    let mut warnings = stack.warnings.clone();
+    let sink = match lattice_for_stacks(&[&stack], grid, opts) {
         Ok(Some(lattice)) => {
-            let mut out = StructureSamples {
-                roi_number: Some(structure.roi_number),
-                name: structure.name.clone(),
-                volume_cc: stack.volume_mm3() / 1000.0,
-                ..Default::default()
-            };
-            sample_stack(&stack, &lattice, grid, opts, &mut out);
+            out.volume_cc = stack.volume_mm3() / 1000.0;
+            let (lo, hi) = dose_range_around(grid, &lattice);
+            let sink = sample_stack(
+                &stack,
+                &lattice,
+                grid,
+                opts,
+                &mut out,
+                || init(lo, hi),
+                &merge,
+            );
             // Slab warnings first, as sample_dose orders them.
-            let mut w = stack.warnings;
-            w.append(&mut out.warnings);
-            out.warnings = w;
-            out
+            warnings.append(&mut out.warnings);
+            sink
         }
         Ok(None) => {
-            let mut w = stack.warnings;
-            w.push(format!(
+            warnings.push(format!(
                 "ROI {} '{}': no closed contour encloses any area; no samples",
                 structure.roi_number, structure.name
             ));
-            empty(w)
+            None
         }
         Err(e) => {
-            let mut w = stack.warnings;
-            w.push(format!(
+            warnings.push(format!(
                 "ROI {} '{}': {e}",
                 structure.roi_number, structure.name
             ));
-            empty(w)
+            None
         }
-    }
+    };
+    out.warnings = warnings;
+    (out, sink)
 }
 
 /// Rasterise several structures on one common lattice (see [`choose_lattice`]), ready

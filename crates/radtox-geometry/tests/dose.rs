@@ -79,26 +79,32 @@ fn dose_threshold_volume_is_sphere_cap() {
     for axis in 0..3 {
         for (dz, g) in [(1.0, 2.5), (2.0, 2.0), (3.0, 3.0)] {
             let grid = grid_around(c, r + 6.0, g, gradient(axis, c));
-            let s = sample_structure(&sphere(c, r, dz, 0.41), &grid, &SamplingOptions::default());
-            for h in [5.0, 10.0, 20.0, 30.0] {
-                let t = 30.0 + 0.4 * (r - h);
-                let v = volume_at_least(&s, t);
-                let truth = cap_volume(r, h) / 1000.0;
-                let frac = v / s.volume_in_grid_cc;
-                let frac_truth = truth / (sphere_volume(r) / 1000.0);
-                println!(
-                    "CAP axis {axis} dz {dz} grid {g} h {h}: V≥t {v:.4} cc, cap {truth:.4} cc frac err {:.4} n {}",
-                    frac - frac_truth,
-                    s.dose_gy.len()
-                );
-                assert!(
-                    (frac - frac_truth).abs() < 0.01,
-                    "axis {axis} dz {dz} h {h}: fraction {frac} vs {frac_truth}"
-                );
-                assert!(
-                    h < 20.0 || rel(v, truth).abs() < 0.03,
-                    "axis {axis} dz {dz} h {h}: {v} vs {truth}"
-                );
+            for min_samples in [SamplingOptions::default().min_samples, 2_000] {
+                let opts = SamplingOptions {
+                    min_samples,
+                    ..Default::default()
+                };
+                let s = sample_structure(&sphere(c, r, dz, 0.41), &grid, &opts);
+                for h in [5.0, 10.0, 20.0, 30.0] {
+                    let t = 30.0 + 0.4 * (r - h);
+                    let v = volume_at_least(&s, t);
+                    let truth = cap_volume(r, h) / 1000.0;
+                    let frac = v / s.volume_in_grid_cc;
+                    let frac_truth = truth / (sphere_volume(r) / 1000.0);
+                    println!(
+                        "CAP axis {axis} dz {dz} grid {g} h {h}: V≥t {v:.4} cc, cap {truth:.4} cc frac err {:.4} n {} (min_samples {min_samples})",
+                        frac - frac_truth,
+                        s.dose_gy.len()
+                    );
+                    assert!(
+                        (frac - frac_truth).abs() < 0.01,
+                        "axis {axis} dz {dz} h {h}: fraction {frac} vs {frac_truth}"
+                    );
+                    assert!(
+                        h < 20.0 || rel(v, truth).abs() < 0.03,
+                        "axis {axis} dz {dz} h {h}: {v} vs {truth}"
+                    );
+                }
             }
         }
     }

@@ -241,10 +241,12 @@ fn margins_of_a_cylinder() {
     let zs: Vec<f64> = (0..=40).map(|k| 0.3 + 0.5 * k as f64).collect();
     let s = cylinder(0.4, -0.3, rr, &zs);
     let grid = grid_around([0.0, 0.0, 10.0], 30.0, 2.0, |x, _, _| x);
+    // Margins are lattice operations: the lattice size the analysis uses for them.
     let opts = SamplingOptions {
         end_caps: EndCaps::Flat,
         ..Default::default()
-    };
+    }
+    .for_lattice_operations();
     let lattice = choose_lattice(&[&s], &grid, &opts).unwrap().unwrap();
     let occ = rasterize(&s, &lattice, &opts.slab_params(&grid), 1).unwrap();
     let v = PI * rr * rr * hh;

@@ -303,7 +303,7 @@ fn isolated_plane_takes_the_structure_spacing() {
 
 #[test]
 fn lattice_cell_boundaries_fall_on_slab_boundaries() {
-    // Uniform contour spacing Δ: the z spacing is Δ/n ≤ min(Δ, dose z)/2 and every slab
+    // Uniform contour spacing Δ: the z spacing is Δ/n ≤ min(Δ, dose z) and every slab
     // boundary is a cell boundary, so no cell mixes two slabs.
     for (dz, g) in [(3.0, 3.0), (2.0, 3.0), (3.0, 2.0), (2.5, 2.5)] {
         let s = cylinder(
@@ -318,7 +318,12 @@ fn lattice_cell_boundaries_fall_on_slab_boundaries() {
             .unwrap()
             .unwrap();
         let sz = l.spacing[2];
-        assert!(sz <= dz.min(g) / 2.0 + 1e-12, "dz {dz} grid {g}: sz {sz}");
+        assert!(sz <= dz.min(g) + 1e-12, "dz {dz} grid {g}: sz {sz}");
+        let n = dz / sz;
+        assert!(
+            (n - n.round()).abs() < 1e-9,
+            "dz {dz}: sz {sz} does not divide it"
+        );
         let lower = l.origin[2] - sz / 2.0;
         for slab in radtox_geometry::slabs(&s, &opts.slab_params(&grid)) {
             for b in [slab.z_lo, slab.z_hi] {

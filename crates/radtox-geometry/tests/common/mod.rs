@@ -119,12 +119,23 @@ pub fn weighted_mean(s: &StructureSamples) -> f64 {
 }
 
 /// Volume (cc) of samples with dose ≥ t.
+/// Volume receiving at least `t`, each sample's dose spread uniformly over
+/// `dose ± spread` (the cell model `radtox_dose::Dvh::from_cells` uses).
 pub fn volume_at_least(s: &StructureSamples, t: f64) -> f64 {
     s.dose_gy
         .iter()
+        .zip(&s.spread_gy)
         .zip(&s.weight_cc)
-        .filter(|(d, _)| **d as f64 >= t)
-        .map(|(_, &w)| w as f64)
+        .map(|((&d, &r), &w)| {
+            let (d, r, w) = (d as f64, r as f64, w as f64);
+            if r > 0.0 {
+                w * ((d + r - t) / (2.0 * r)).clamp(0.0, 1.0)
+            } else if d >= t {
+                w
+            } else {
+                0.0
+            }
+        })
         .sum()
 }
 
