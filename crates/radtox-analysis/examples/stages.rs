@@ -31,6 +31,21 @@ fn main() {
     let opts = radtox_geometry::SamplingOptions::default();
     let samples = radtox_geometry::sample_structures(&ss, &dose.grid, &opts);
     let n: usize = samples.iter().map(|s| s.dose_gy.len()).sum();
+    for st in &ss.structures {
+        let t = Instant::now();
+        let s = radtox_geometry::sample_structure(st, &dose.grid, &opts);
+        let ts = t.elapsed().as_secs_f64() * 1e3;
+        let t = Instant::now();
+        let d = radtox_dose::Dvh::from_cells(&s.dose_gy, &s.spread_gy, &s.weight_cc);
+        eprintln!(
+            "  {:<20} {:>9} samples {:>10.3} cc  sample {ts:.2} ms dvh {:.2} ms ({} knots)",
+            s.name,
+            s.dose_gy.len(),
+            s.volume_cc,
+            t.elapsed().as_secs_f64() * 1e3,
+            d.sorted_doses().len()
+        );
+    }
     println!(
         "sample      {:>8.2} ms ({n} samples)",
         t.elapsed().as_secs_f64() * 1e3
@@ -38,7 +53,7 @@ fn main() {
     let t = Instant::now();
     let dvhs: Vec<_> = samples
         .iter()
-        .map(|s| radtox_dose::Dvh::from_samples(&s.dose_gy, &s.weight_cc))
+        .map(|s| radtox_dose::Dvh::from_cells(&s.dose_gy, &s.spread_gy, &s.weight_cc))
         .collect();
     println!(
         "dvh         {:>8.2} ms {}",

@@ -121,7 +121,10 @@ pub(crate) fn build(
             .ok_or_else(|| format!("the plan has no structure '{l}'"))?;
         refs.push(s);
     }
-    let occs = radtox_geometry::rasterize_common(&refs, grid, opts)
+    // A boolean combination's volume is made on the lattice, so unlike a contour's it
+    // follows the lattice's resolution: a finer lattice than plain structures need.
+    let opts = opts.for_lattice_operations();
+    let occs = radtox_geometry::rasterize_common(&refs, grid, &opts)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("none of {} encloses any area", leaves.join(", ")))?;
     let by_name: BTreeMap<&str, &Occupancy> = leaves.iter().copied().zip(occs.iter()).collect();

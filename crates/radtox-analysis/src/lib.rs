@@ -63,8 +63,8 @@ pub use radtox_clinic::PatientFile;
 pub use radtox_dose::LqModel;
 pub use radtox_pipeline::Pipeline;
 
-use radtox_dose::{Domain, Dvh, LqParams, MetricContext, MetricRequest};
-use radtox_geometry::{Lattice, Occupancy, SamplingOptions, StructureSamples};
+use radtox_dose::{CellHistogram, Domain, Dvh, LqParams, MetricContext, MetricRequest};
+use radtox_geometry::{CellSink, Lattice, Occupancy, SamplingOptions, StructureSamples};
 use radtox_model::{DoseGrid, Structure, TpsDvh};
 use radtox_report::{
     Analysis, DvhCurve, GridSummary, Inputs, MetricValue, NameDecision, NameMapping, PlanSummary,
@@ -644,11 +644,7 @@ pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, 
         .flatten()
         .filter_map(|r| r.req.as_ref().ok().cloned())
         .collect();
-    let sample_dvh = |u: &Unit| {
-        let s = sample_unit_on(u, grid, &opts.sampling);
-        let dvh = (!s.dose_gy.is_empty()).then(|| Dvh::from_samples(&s.dose_gy, &s.weight_cc));
-        (SampleSummary::of(s), dvh)
-    };
+    let sample_dvh = |u: &Unit| sample_unit_dvh(u, grid, &opts.sampling);
     let reference = reference_dvh(
         structures,
         &units,
@@ -802,7 +798,8 @@ pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, 
             .filter_map(|&i| {
                 let u = units.get(i)?;
                 let s = shifted_samples(u, &plan_names, structures, grid, &opts.sampling)?;
-                (!s.dose_gy.is_empty()).then(|| (i, Dvh::from_samples(&s.dose_gy, &s.weight_cc)))
+                (!s.dose_gy.is_empty())
+                    .then(|| (i, Dvh::from_cells(&s.dose_gy, &s.spread_gy, &s.weight_cc)))
             })
             .collect::<Vec<_>>()
             .into_iter()
@@ -863,6 +860,37 @@ struct LqCtx<'a> {
     fx_text: &'a str,
 }
 
+/// A DVH accumulated while sampling (the orphan rule wants our own type for the sink).
+struct DvhSink(CellHistogram);
+
+impl CellSink for DvhSink {
+    #[inline]
+    fn push(&mut self, dose_gy: f32, spread_gy: f32, weight_cc: f32) {
+        self.0.add(dose_gy, spread_gy, weight_cc);
+    }
+}
+
+/// The unit's physical DVH, built while sampling: its samples are never held, so the
+/// analysis needs little more memory than the dose grid.
+fn sample_unit_dvh(
+    u: &Unit,
+    grid: &DoseGrid,
+    opts: &SamplingOptions,
+) -> (SampleSummary, Option<Dvh>) {
+    let init = |lo: f32, hi: f32| DvhSink(CellHistogram::new(f64::from(lo), f64::from(hi)));
+    let merge = |a: DvhSink, b: DvhSink| DvhSink(a.0.merged(b.0));
+    let (s, sink) = match (&u.plan, &u.derived) {
+        (Some(s), _) => radtox_geometry::sample_structure_into(s, grid, opts, init, merge),
+        (None, Some(Ok(occ))) => radtox_geometry::sample_dose_into(occ, grid, init, merge),
+        _ => (sample_unit_on(u, grid, opts), None),
+    };
+    let count = sink.as_ref().map_or(0, |k| k.0.sample_count());
+    let dvh = sink.map(|k| Dvh::from_cell_histogram(k.0, Domain::Physical));
+    let mut summary = SampleSummary::of(s);
+    summary.count = count;
+    (summary, dvh.filter(|d| !d.is_empty()))
+}
+
 fn sample_unit_on(u: &Unit, grid: &DoseGrid, opts: &SamplingOptions) -> StructureSamples {
     match (&u.plan, &u.derived) {
         (Some(s), _) => radtox_geometry::sample_structure(s, grid, opts),
@@ -898,6 +926,12 @@ fn shifted_samples(
                 .collect::<Option<Vec<_>>>()?
         }
         _ => return None,
+    };
+    // Derived structures are built on a finer lattice: shift that one.
+    let opts = &if u.plan.is_some() {
+        opts.clone()
+    } else {
+        opts.for_lattice_operations()
     };
     let lattice = radtox_geometry::choose_lattice(&leaves, grid, opts).ok()??;
     let s = lattice.spacing;
@@ -1122,7 +1156,12 @@ fn domain_dvh(
             .as_ref()
             .map_err(Clone::clone)?;
         let s = sample_unit_on(u, g, lq.sampling);
-        return Ok(Dvh::from_samples_in(&s.dose_gy, &s.weight_cc, domain));
+        return Ok(Dvh::from_cells_in(
+            &s.dose_gy,
+            &s.spread_gy,
+            &s.weight_cc,
+            domain,
+        ));
     }
     let n = lq.fractions.ok_or_else(|| {
         "the number of fractions is unknown (the plan gives none): give --fractions N, an RT Plan with fractions, or [fractionation] in the pipeline".to_string()

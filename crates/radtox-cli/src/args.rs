@@ -66,6 +66,10 @@ pub struct AnalyzeArgs {
     /// How a structure ends beyond its outermost contours.
     #[arg(long, value_enum, default_value_t = EndCapsArg::HalfSlab)]
     pub end_caps: EndCapsArg,
+    /// Sampling cells per structure below which its lattice is refined (small
+    /// structures); more is slower and closer to the contours' exact geometry.
+    #[arg(long, value_name = "N", default_value_t = radtox_geometry::SamplingOptions::default().min_samples)]
+    pub min_samples: usize,
     /// Bin width (Gy) of the DVH curves written to JSON (metrics never use bins).
     #[arg(long, value_name = "GY", default_value_t = 0.01)]
     pub dvh_bin: f64,
@@ -195,6 +199,7 @@ impl AnalyzeArgs {
 
     pub fn options(&self) -> anyhow::Result<AnalysisOptions> {
         let mut opts = base_options(&self.metrics, self.dvh_bin, self.no_dvh, self.end_caps)?;
+        opts.sampling.min_samples = self.min_samples.max(1);
         if let Some(p) = &self.pipeline {
             opts.pipeline = Some(radtox_analysis::load_pipeline(p)?);
         }

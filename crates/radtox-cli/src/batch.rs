@@ -31,6 +31,10 @@ pub struct BatchArgs {
     /// How a structure ends beyond its outermost contours.
     #[arg(long, value_enum, default_value_t = crate::args::EndCapsArg::HalfSlab)]
     pub end_caps: crate::args::EndCapsArg,
+    /// Sampling cells per structure below which its lattice is refined (small
+    /// structures); more is slower and closer to the contours' exact geometry.
+    #[arg(long, value_name = "N", default_value_t = radtox_geometry::SamplingOptions::default().min_samples)]
+    pub min_samples: usize,
     /// Bin width (Gy) of the DVH curves in the per-plan JSON.
     #[arg(long, value_name = "GY", default_value_t = 0.01)]
     pub dvh_bin: f64,
@@ -130,6 +134,7 @@ fn patients_table(path: &std::path::Path) -> anyhow::Result<BTreeMap<String, Pat
 
 fn options(a: &BatchArgs) -> anyhow::Result<BatchOptions> {
     let mut analysis = crate::args::base_options(&a.metrics, a.dvh_bin, a.no_dvh, a.end_caps)?;
+    analysis.sampling.min_samples = a.min_samples.max(1);
     if let Some(p) = &a.pipeline {
         analysis.pipeline = Some(
             radtox_analysis::load_pipeline(p)

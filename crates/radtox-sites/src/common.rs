@@ -85,7 +85,7 @@ pub(crate) struct Sampled {
 pub(crate) fn sample(structure: &Structure, grid: &DoseGrid, ctx: &SiteContext) -> Sampled {
     let s = sample_structure(structure, grid, &ctx.sampling);
     Sampled {
-        dvh: Dvh::from_samples(&s.dose_gy, &s.weight_cc),
+        dvh: Dvh::from_cells(&s.dose_gy, &s.spread_gy, &s.weight_cc),
         volume_cc: s.volume_cc,
         warnings: s.warnings,
     }
@@ -94,7 +94,7 @@ pub(crate) fn sample(structure: &Structure, grid: &DoseGrid, ctx: &SiteContext) 
 pub(crate) fn sample_occupancy(occ: &Occupancy, grid: &DoseGrid) -> Sampled {
     let s = sample_dose(occ, grid);
     Sampled {
-        dvh: Dvh::from_samples(&s.dose_gy, &s.weight_cc),
+        dvh: Dvh::from_cells(&s.dose_gy, &s.spread_gy, &s.weight_cc),
         volume_cc: s.volume_cc,
         warnings: s.warnings,
     }
@@ -114,7 +114,8 @@ pub(crate) fn common_occupancies(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    rasterize_common(structures, grid, &ctx.sampling)
+    // Their unions and differences are made on the lattice: its finer size.
+    rasterize_common(structures, grid, &ctx.sampling.for_lattice_operations())
         .map(|o| o.unwrap_or_default())
         .map_err(|e| SiteError::geometry(site, what(), e))
 }

@@ -178,8 +178,10 @@ fn two_lesions_separate_and_merged_islands() {
     let b = a.brain.as_ref().unwrap();
     let shells = 2.0 * (sphere_cc(r12) - sphere_cc(r0));
     assert!(rel(b.v12_cc, shells) < 0.03, "{} vs {shells}", b.v12_cc);
-    // (trilinear interpolation of the convex fall-off overestimates just outside R)
-    assert!(b.v24_cc < 0.05 * 2.0 * sphere_cc(r0), "{}", b.v24_cc);
+    // (trilinear interpolation of the convex fall-off overestimates just outside R, and
+    // each cell's dose spread reaches a little beyond its centre's: a rim ~0.1 mm thick)
+    let rim_mm = b.v24_cc * 1000.0 / (2.0 * 4.0 * std::f64::consts::PI * r0 * r0);
+    assert!(rim_mm < 0.2, "V24 {} cc: a {rim_mm} mm rim", b.v24_cc);
 
     // At 1.5 Gy the isodose spheres (radius a = R + λ ln 16 > s/2) overlap: one island.
     let opts = BrainOptions {

@@ -33,7 +33,9 @@ fn heart_substructures_and_darby() {
     let heart = by(CardiacRole::Heart);
     assert!((heart.volume_cc - 64.0).abs() < 1e-6);
     assert!((heart.mean_gy - 15.0).abs() < 1e-3, "{}", heart.mean_gy);
-    assert!(heart.max_gy <= 25.0 && heart.max_gy > 24.5);
+    // 25 Gy on the face x = 20 (each cell's dose spread reaches the face; a point
+    // sample at the last cell's centre would give 24.75).
+    assert!((heart.max_gy - 25.0).abs() < 0.01, "{}", heart.max_gy);
     assert!(heart.v5_percent.is_none());
     let lv = by(CardiacRole::LeftVentricle);
     assert!((lv.mean_gy - 20.0).abs() < 1e-3);
