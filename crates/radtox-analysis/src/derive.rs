@@ -229,6 +229,7 @@ mod tests {
                 })
                 .collect(),
             ignored: vec![],
+            slab_thickness_mm: None,
         }
     }
 

@@ -151,6 +151,7 @@ fn named_structure(i: usize, m: &MaskStructure) -> Structure {
         color: None,
         planes: Vec::new(),
         ignored: Vec::new(),
+        slab_thickness_mm: None,
     }
 }
 
