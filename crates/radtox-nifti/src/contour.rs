@@ -230,10 +230,7 @@ pub(crate) fn trace_slice(cells: &[(i64, i64)]) -> Vec<Vec<(i64, i64)>> {
         let (mut x, mut y) = (sx, sy);
         let mut walk: Vec<(i64, i64)> = Vec::new();
         let mut prev: Option<usize> = None;
-        loop {
-            let Some(o) = out.get_mut(vat(x, y)) else {
-                break;
-            };
+        while let Some(o) = out.get_mut(vat(x, y)) {
             if let Some(p) = prev {
                 // Prefer a left turn (a saddle keeps the voxel it came along), then
                 // straight on, then right.
