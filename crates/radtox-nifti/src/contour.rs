@@ -2,13 +2,13 @@
 //! same contour-based analysis as a DICOM one (site analyses, derived structures on a
 //! refined lattice, sampling uncertainty).
 //!
-//! A mask slice's inside voxels (fraction ≥ ½) are outlined along voxel edges into
-//! closed staircase polygons, one [`ContourPlane`] per slice at the slice's centre, and
-//! the structure says its planes are voxel slices
+//! A binary mask slice's inside voxels are outlined along voxel edges into closed
+//! staircase polygons, one [`ContourPlane`] per slice at the slice's centre, and the
+//! structure says its planes are voxel slices
 //! ([`Structure::slab_thickness_mm`](radtox_model::Structure)), so each plane stands
 //! for exactly its voxels' z extent. The even-odd union of a slice's polygons is then
-//! exactly the set of its inside voxels: the structure encloses the thresholded mask,
-//! no more and no less.
+//! exactly the set of its inside voxels: the structure encloses the mask's voxels, no
+//! more and no less.
 //!
 //! * **Loops.** Each boundary edge of an inside voxel is directed with the inside on its
 //!   left, and the edges are chained into loops: outer boundaries run counter-clockwise,
@@ -22,27 +22,33 @@
 //!   planes: it is first resampled by volume onto an axis-aligned lattice of its smallest
 //!   voxel size (each voxel split into sub-boxes of at most half a cell), then
 //!   thresholded, with a warning giving both volumes.
-//! * **Fractional masks** (values strictly between 0 and 1) are thresholded at ½, with a
-//!   warning giving Σ fraction × voxel volume and the thresholded volume.
+//! * **Fractional masks** (any value strictly between 0 and 1: partial volumes or
+//!   probabilities) are outlined on a lattice [`FRACTIONAL_REFINEMENT`] (4) times finer
+//!   per axis: the fractions are interpolated trilinearly between voxel centres and the
+//!   sub-voxels with the highest values are inside, as many as hold Σ fraction × voxel
+//!   volume. The outline is a level surface of the interpolated field and keeps the
+//!   mask's volume to one sub-voxel; a warning gives the level (near ½) and both volumes.
 
 use crate::MaskStructure;
 use crate::affine::{apply, axis_map, column_norm};
 use radtox_model::{ContourPlane, Polygon, Structure};
 use std::collections::{BTreeMap, HashMap};
 
-/// The fraction at and above which a voxel is inside the traced structure.
+/// The fraction of a cell at and above which an oblique mask resampled onto an
+/// axis-aligned lattice counts the cell as inside.
 pub const INSIDE_FRACTION: f32 = 0.5;
 
 /// A mask traced into a contour structure.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TracedMask {
     pub structure: Structure,
-    /// Voxels inside the structure (after thresholding and, for oblique masks,
-    /// resampling), on the lattice the contours follow.
+    /// Voxels inside the structure on the lattice the contours follow: the mask's own
+    /// voxels for a binary aligned mask, sub-voxels for a fractional one, cells of the
+    /// axis-aligned lattice for an oblique one.
     pub voxel_count: usize,
     /// Volume of one voxel of that lattice (mm³).
     pub voxel_volume_mm3: f64,
-    /// The mask's own warnings, then what tracing changed (thresholding, resampling).
+    /// The mask's own warnings, then what tracing changed (refinement, resampling).
     pub warnings: Vec<String>,
 }
 
@@ -71,28 +77,40 @@ pub fn trace_mask(mask: &MaskStructure, roi_number: i32) -> TracedMask {
         .iter()
         .filter(|&&(_, f)| f > 0.0 && f < 1.0)
         .count();
+    // The level a fractional mask was outlined at.
+    let mut level: Option<f64> = None;
     let voxels = match axis_map(&mask.affine) {
         Ok(map) => {
             // Canonical index along patient axis w of file index k on voxel axis
             // voxel_axis[w]: k for a positive step, −k for a negative one, so that
             // canonical indices increase with the patient coordinate.
             let spacing = map.step.map(f64::abs);
-            let mut slices: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
-            for &(lin, f) in &mask.fraction {
-                if f < INSIDE_FRACTION {
-                    continue;
+            let canonical: Vec<([i64; 3], f32)> = mask
+                .fraction
+                .iter()
+                .map(|&(lin, f)| {
+                    let ijk = mask.voxel_index(lin);
+                    let c = [0, 1, 2].map(|w| {
+                        let k = ijk[map.voxel_axis[w]] as i64;
+                        if map.step[w] > 0.0 { k } else { -k }
+                    });
+                    (c, f)
+                })
+                .collect();
+            if fractional > 0 {
+                let (v, l) = volume_preserving_refined(&canonical, map.offset, spacing);
+                level = Some(l);
+                v
+            } else {
+                let mut slices: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
+                for (c, _) in canonical {
+                    slices.entry(c[2]).or_default().push((c[0], c[1]));
                 }
-                let ijk = mask.voxel_index(lin);
-                let c = [0, 1, 2].map(|w| {
-                    let k = ijk[map.voxel_axis[w]] as i64;
-                    if map.step[w] > 0.0 { k } else { -k }
-                });
-                slices.entry(c[2]).or_default().push((c[0], c[1]));
-            }
-            AlignedVoxels {
-                origin: map.offset,
-                spacing,
-                slices,
+                AlignedVoxels {
+                    origin: map.offset,
+                    spacing,
+                    slices,
+                }
             }
         }
         Err((voxel_axis, angle_deg)) => {
@@ -101,10 +119,9 @@ pub fn trace_mask(mask: &MaskStructure, roi_number: i32) -> TracedMask {
                 * v.spacing.iter().product::<f64>()
                 / 1000.0;
             warnings.push(format!(
-                "{}: voxel axis {voxel_axis} is oblique to the patient axes by {angle_deg:.3}°: \
+                "voxel axis {voxel_axis} is oblique to the patient axes by {angle_deg:.3}°: \
                  resampled by volume onto an axis-aligned {:.3} mm lattice and thresholded at \
                  {INSIDE_FRACTION} to be outlined ({:.4} cc as given, {traced_cc:.4} cc traced)",
-                mask.name,
                 v.spacing[0],
                 mask.volume_cc()
             ));
@@ -113,12 +130,13 @@ pub fn trace_mask(mask: &MaskStructure, roi_number: i32) -> TracedMask {
     };
     let voxel_count: usize = voxels.slices.values().map(Vec::len).sum();
     let voxel_volume_mm3 = voxels.spacing.iter().product::<f64>();
-    if fractional > 0 {
+    if let Some(level) = level {
         warnings.push(format!(
-            "{}: {fractional} voxels hold fractions strictly between 0 and 1; voxels with \
-             a fraction ≥ {INSIDE_FRACTION} are taken as inside, the others as outside \
-             ({:.4} cc as Σ fraction × voxel volume, {:.4} cc thresholded)",
-            mask.name,
+            "{fractional} voxels hold fractions strictly between 0 and 1: outlined on a \
+             lattice {}× finer at the level {level:.3} of the fractions interpolated between \
+             voxel centres, the level that keeps the mask's volume ({:.4} cc as Σ fraction × \
+             voxel volume, {:.4} cc outlined)",
+            (mask.voxel_volume_mm3() / voxel_volume_mm3).cbrt().round(),
             mask.volume_cc(),
             voxel_count as f64 * voxel_volume_mm3 / 1000.0
         ));
@@ -295,6 +313,124 @@ fn without_collinear(lp: &[(i64, i64)]) -> Vec<(i64, i64)> {
         })
         .map(|i| lp[i])
         .collect()
+}
+
+/// How many times finer (per axis) than the mask a fractional mask is outlined.
+pub const FRACTIONAL_REFINEMENT: i64 = 4;
+
+/// Most sub-voxels a fractional mask is refined into; larger masks get a coarser
+/// refinement (2, then 1) to bound time and memory.
+const MAX_REFINED_VOXELS: usize = 64_000_000;
+
+/// A fractional mask's inside on a lattice [`FRACTIONAL_REFINEMENT`] times finer, and
+/// the level it was outlined at.
+///
+/// The fractions are interpolated trilinearly between voxel centres (0 outside the
+/// mask) at every sub-voxel centre, and the sub-voxels with the highest values are
+/// inside, as many as hold the mask's volume Σ fraction × voxel volume (to one
+/// sub-voxel): a level surface of the interpolated field, at the level that keeps the
+/// volume. Keeping the level at ½ instead would shrink small convex structures (the
+/// partial-volume averaging and the interpolation together move a sphere's ½ level
+/// inwards by about a quarter voxel² / radius: −2 % for a 1 cc sphere on 1 mm voxels);
+/// thresholding whole voxels would move the boundary by up to half a voxel.
+/// `voxels` are canonical indices (increasing with the patient axes).
+fn volume_preserving_refined(
+    voxels: &[([i64; 3], f32)],
+    origin: [f64; 3],
+    spacing: [f64; 3],
+) -> (AlignedVoxels, f64) {
+    let field: HashMap<[i64; 3], f32> = voxels.iter().copied().collect();
+    let value = |c: [i64; 3]| field.get(&c).copied().unwrap_or(0.0);
+    // Every voxel with a fraction, and its neighbours: interpolation reaches half a
+    // voxel past the last non-zero centre.
+    let mut visit: Vec<[i64; 3]> = Vec::with_capacity(voxels.len() * 2);
+    for (c, _) in voxels {
+        for dz in -1..=1 {
+            for dy in -1..=1 {
+                for dx in -1..=1 {
+                    visit.push([c[0] + dx, c[1] + dy, c[2] + dz]);
+                }
+            }
+        }
+    }
+    visit.sort_unstable();
+    visit.dedup();
+    let mut k = FRACTIONAL_REFINEMENT;
+    while k > 1 && visit.len().saturating_mul((k * k * k) as usize) > MAX_REFINED_VOXELS {
+        k /= 2;
+    }
+    let total: f64 = voxels.iter().map(|(_, f)| f64::from(*f)).sum();
+    let target = (total * (k * k * k) as f64).round() as usize;
+    // Sub-voxels at value 1 (inside whatever the level), and the others above 0.
+    let mut full: Vec<[i64; 3]> = Vec::new();
+    let mut partial: Vec<(f64, [i64; 3])> = Vec::new();
+    for c in visit {
+        // The 27 values the sub-voxel centres of `c` interpolate between.
+        let mut lo = f32::INFINITY;
+        let mut hi = f32::NEG_INFINITY;
+        for dz in -1..=1 {
+            for dy in -1..=1 {
+                for dx in -1..=1 {
+                    let v = value([c[0] + dx, c[1] + dy, c[2] + dz]);
+                    lo = lo.min(v);
+                    hi = hi.max(v);
+                }
+            }
+        }
+        if hi <= 0.0 {
+            continue;
+        }
+        for mz in 0..k {
+            for my in 0..k {
+                for mx in 0..k {
+                    let m = [mx, my, mz];
+                    let fine = [0, 1, 2].map(|a| c[a] * k + m[a]);
+                    if lo >= 1.0 {
+                        full.push(fine);
+                        continue;
+                    }
+                    // Sub-voxel centre in voxel-index units, then trilinear.
+                    let p = [0, 1, 2].map(|a| c[a] as f64 + (m[a] as f64 + 0.5) / k as f64 - 0.5);
+                    let i0 = p.map(f64::floor);
+                    let t = [0, 1, 2].map(|a| p[a] - i0[a]);
+                    let mut v = 0.0;
+                    for corner in 0..8 {
+                        let mut w = 1.0;
+                        let mut at = [0i64; 3];
+                        for a in 0..3 {
+                            let up = (corner >> a) & 1 == 1;
+                            at[a] = i0[a] as i64 + i64::from(up);
+                            w *= if up { t[a] } else { 1.0 - t[a] };
+                        }
+                        v += w * f64::from(value(at));
+                    }
+                    if v >= 1.0 {
+                        full.push(fine);
+                    } else if v > 0.0 {
+                        partial.push((v, fine));
+                    }
+                }
+            }
+        }
+    }
+    // Highest values first; ties in index order, so the choice is reproducible.
+    partial.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let need = target.saturating_sub(full.len()).min(partial.len());
+    let level = if need > 0 { partial[need - 1].0 } else { 1.0 };
+    let mut slices: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
+    for f in full
+        .into_iter()
+        .chain(partial.into_iter().take(need).map(|p| p.1))
+    {
+        slices.entry(f[2]).or_default().push((f[0], f[1]));
+    }
+    let voxels = AlignedVoxels {
+        // Sub-voxel 0 of voxel 0 sits (½/k − ½) of a voxel from its centre.
+        origin: [0, 1, 2].map(|a| origin[a] + (0.5 / k as f64 - 0.5) * spacing[a]),
+        spacing: spacing.map(|s| s / k as f64),
+        slices,
+    };
+    (voxels, level)
 }
 
 /// Inside voxels of an oblique mask on an axis-aligned lattice of its smallest voxel

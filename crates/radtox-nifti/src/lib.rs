@@ -63,7 +63,7 @@ mod read;
 mod write;
 
 pub use affine::{Affine, AffineSource, Qform, affine_to_qform, qform_to_affine};
-pub use contour::{INSIDE_FRACTION, TracedMask, trace_mask};
+pub use contour::{FRACTIONAL_REFINEMENT, INSIDE_FRACTION, TracedMask, trace_mask};
 pub use error::NiftiError;
 pub use mask::{
     MaskSamples, MaskSamplingOptions, MaskStructure, mask_samples, read_label_map, read_mask,

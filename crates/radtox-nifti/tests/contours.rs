@@ -207,24 +207,51 @@ fn diagonal_touching_voxels() {
     }
 }
 
-#[test]
-fn fractional_voxels_are_thresholded_at_one_half_with_a_warning() {
-    let f = |[i, j, k]: [usize; 3]| match (i + 2 * j + 3 * k) % 4 {
-        0 => 0.0,
-        1 => 0.25,
-        2 => 0.5,
-        _ => 1.0,
+/// A 5.4 × 7 × 7 mm box as a partial-volume mask of 1 mm voxels: its x faces cut
+/// voxels (fractions 0.3 and 0.1), its y and z faces lie on voxel faces.
+fn partial_box(a: Affine) -> MaskStructure {
+    let overlap = |lo: f64, hi: f64, i: usize| {
+        let (a, b) = (i as f64 - 0.5, i as f64 + 0.5);
+        (b.min(hi) - a.max(lo)).max(0.0)
     };
-    let m = mask(PERMUTED_FLIPPED, [4, 4, 4], f);
-    check(&m);
+    mask(a, [10, 10, 10], |[i, j, k]| {
+        (overlap(2.2, 7.5 + 0.1, i) * overlap(1.5, 8.5, j) * overlap(1.5, 8.5, k)) as f32
+    })
+}
+
+#[test]
+fn fractional_masks_keep_their_volume_on_a_finer_lattice() {
+    let m = partial_box(IDENTITY);
+    let exact_cc = 5.4 * 7.0 * 7.0 / 1000.0;
+    assert!((m.volume_cc() - exact_cc).abs() < 1e-6);
     let t = trace_mask(&m, 1);
     assert!(
         t.warnings
             .iter()
-            .any(|w| w.contains("fraction") && w.contains("0.5")),
+            .any(|w| w.contains("fractions") && w.contains("4× finer") && w.contains("level")),
         "{:?}",
         t.warnings
     );
+    // ¼ mm sub-voxels, as many as hold Σ fraction × voxel volume (to half a sub-voxel:
+    // 264.6 mm³ is 16 934.4 sub-voxels of 1/64 mm³).
+    let s = &t.structure;
+    assert_eq!(s.slab_thickness_mm, Some(0.25));
+    assert_eq!(t.voxel_count, 16_934);
+    let grid = dose_grid_around(s);
+    let cv = contour_volume_cc(s, &SamplingOptions::default().slab_params(&grid));
+    assert!((cv - 16_934.0 / 64.0 / 1000.0).abs() < 1e-12);
+    // Mid-box the faces sit within a quarter voxel of the box's (x: 2.2 and 7.6 cut
+    // voxels; y: 1.5 and 8.5 on voxel faces), where thresholding whole voxels at ½
+    // would put the x faces at 2.5 and 7.5.
+    for (x, expected) in [(1.95, false), (2.45, true), (7.35, true), (7.85, false)] {
+        assert_eq!(inside(s, [x, 5.0, 5.125]), expected, "x = {x}");
+    }
+    for (y, expected) in [(1.25, false), (1.75, true), (8.25, true), (8.75, false)] {
+        assert_eq!(inside(s, [5.0, y, 5.125]), expected, "y = {y}");
+    }
+    // The same outline, flipped and permuted.
+    let p = trace_mask(&partial_box(PERMUTED_FLIPPED), 1);
+    assert_eq!(p.voxel_count, t.voxel_count);
 }
 
 #[test]
