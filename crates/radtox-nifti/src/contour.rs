@@ -85,25 +85,26 @@ pub fn trace_mask(mask: &MaskStructure, roi_number: i32) -> TracedMask {
             // voxel_axis[w]: k for a positive step, −k for a negative one, so that
             // canonical indices increase with the patient coordinate.
             let spacing = map.step.map(f64::abs);
-            let canonical: Vec<([i64; 3], f32)> = mask
-                .fraction
-                .iter()
-                .map(|&(lin, f)| {
-                    let ijk = mask.voxel_index(lin);
-                    let c = [0, 1, 2].map(|w| {
-                        let k = ijk[map.voxel_axis[w]] as i64;
-                        if map.step[w] > 0.0 { k } else { -k }
-                    });
-                    (c, f)
+            let canonical = |lin: usize| {
+                let ijk = mask.voxel_index(lin);
+                [0, 1, 2].map(|w| {
+                    let k = ijk[map.voxel_axis[w]] as i64;
+                    if map.step[w] > 0.0 { k } else { -k }
                 })
-                .collect();
+            };
             if fractional > 0 {
-                let (v, l) = volume_preserving_refined(&canonical, map.offset, spacing);
+                let field: Vec<([i64; 3], f32)> = mask
+                    .fraction
+                    .iter()
+                    .map(|&(lin, f)| (canonical(lin), f))
+                    .collect();
+                let (v, l) = volume_preserving_refined(&field, map.offset, spacing);
                 level = Some(l);
                 v
             } else {
                 let mut slices: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
-                for (c, _) in canonical {
+                for &(lin, _) in &mask.fraction {
+                    let c = canonical(lin);
                     slices.entry(c[2]).or_default().push((c[0], c[1]));
                 }
                 AlignedVoxels {
@@ -320,7 +321,7 @@ pub const FRACTIONAL_REFINEMENT: i64 = 4;
 
 /// Most sub-voxels a fractional mask is refined into; larger masks get a coarser
 /// refinement (2, then 1) to bound time and memory.
-const MAX_REFINED_VOXELS: usize = 64_000_000;
+const MAX_REFINED_VOXELS: usize = 16_000_000;
 
 /// A fractional mask's inside on a lattice [`FRACTIONAL_REFINEMENT`] times finer, and
 /// the level it was outlined at.
