@@ -9,8 +9,11 @@
 //!       ─rules (pipeline + patient file)─▶ flags ─▶ radtox_report::Analysis
 //! ```
 //!
-//! The binary (`radtox analyze`) and batch mode call [`analyze`]; nothing here parses
-//! arguments or prints.
+//! The binary (`radtox analyze`) and batch mode call [`analyze`], which reads the files
+//! ([`read_plan`]) and analyses the plan in memory ([`analyze_plan`]). The NIfTI input
+//! ([`analyze_nifti`]) traces its masks into contours and calls [`analyze_plan`] too, so
+//! both inputs get every output from one code path. Nothing here parses arguments or
+//! prints.
 //!
 //! * **Without a pipeline** every structure gets the default (or requested) metrics, as
 //!   contoured, under its own name.
