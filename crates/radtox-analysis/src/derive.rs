@@ -232,6 +232,7 @@ mod tests {
                 })
                 .collect(),
             ignored: vec![],
+            slab_thickness_mm: None,
         }
     }
 

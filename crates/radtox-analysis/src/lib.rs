@@ -9,8 +9,11 @@
 //!       ─rules (pipeline + patient file)─▶ flags ─▶ radtox_report::Analysis
 //! ```
 //!
-//! The binary (`radtox analyze`) and batch mode call [`analyze`]; nothing here parses
-//! arguments or prints.
+//! The binary (`radtox analyze`) and batch mode call [`analyze`], which reads the files
+//! ([`read_plan`]) and analyses the plan in memory ([`analyze_plan`]). The NIfTI input
+//! ([`analyze_nifti`]) traces its masks into contours and calls [`analyze_plan`] too, so
+//! both inputs get every output from one code path. Nothing here parses arguments or
+//! prints.
 //!
 //! * **Without a pipeline** every structure gets the default (or requested) metrics, as
 //!   contoured, under its own name.
@@ -336,29 +339,20 @@ struct Fractions {
     source: String,
 }
 
-/// Analyse one plan.
+/// Analyse one plan: read its files ([`PlanInputs`], or the `--course` doses of
+/// `opts.courses`), then [`analyze_plan`].
 pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, AnalysisError> {
     let plan = read_plan(inputs, &opts.courses)?;
+    analyze_plan(&plan, opts)
+}
+
+/// Analyse a plan already in memory, whatever it was read from: the DICOM files of
+/// [`analyze`], or NIfTI volumes whose masks were traced into contours
+/// ([`analyze_nifti`]). Every output (structures, derived structures, EQD2/BED, site
+/// analyses, flags with their sampling uncertainty) comes from here.
+pub fn analyze_plan(plan: &PlanData, opts: &AnalysisOptions) -> Result<Analysis, AnalysisError> {
     let mut analysis = Analysis::new(env!("CARGO_PKG_VERSION"));
-    analysis.inputs = Inputs {
-        rtdose: if opts.courses.is_empty() {
-            inputs
-                .rtdose
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect()
-        } else {
-            // Paths only; each course's fractions are in `dose_summation`.
-            opts.courses
-                .iter()
-                .map(|c| c.rtdose.display().to_string())
-                .collect()
-        },
-        rtstruct: inputs.rtstruct.as_ref().map(|p| p.display().to_string()),
-        rtplan: inputs.rtplan.as_ref().map(|p| p.display().to_string()),
-        dose_summation: plan.dose.summary.clone(),
-        discovery_notes: inputs.notes.clone(),
-    };
+    analysis.inputs = plan.inputs.clone();
     analysis.warnings.extend(plan.warnings.iter().cloned());
     let plan_rx = plan.plan.as_ref().and_then(|p| p.prescription_gy());
     // The pipeline's [fractionation] prescription: always, or when the plan has none.
@@ -732,8 +726,8 @@ pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, 
         };
         // The CT is read only here, where a bone surrogate may need it; a CT that cannot
         // be read costs the surrogate, not the analysis.
-        let ct = (!inputs.ct.is_empty())
-            .then(|| radtox_dicom::read_ct_series(&inputs.ct))
+        let ct = (!plan.ct.is_empty())
+            .then(|| radtox_dicom::read_ct_series(&plan.ct))
             .and_then(|r| {
                 r.map_err(|e| analysis.warnings.push(format!("CT not used: {e}")))
                     .ok()
@@ -972,17 +966,45 @@ fn derived_expr_of<'a>(u: &'a Unit) -> Option<&'a radtox_pipeline::StructureExpr
     }
 }
 
-/// Everything read from the files of one plan, checked for consistency.
-struct ReadPlan {
-    dose: radtox_dicom::CombinedDose,
-    structures: radtox_model::StructureSet,
-    plan: Option<radtox_model::PlanInfo>,
+/// One plan in memory, checked for consistency: what [`analyze_plan`] reads.
+#[derive(Debug, Clone)]
+pub struct PlanData {
+    /// How the input files are described in the report.
+    pub inputs: Inputs,
+    pub dose: radtox_dicom::CombinedDose,
+    pub structures: radtox_model::StructureSet,
+    pub plan: Option<radtox_model::PlanInfo>,
+    /// CT slices, read only when a site analysis needs a bone surrogate.
+    pub ct: Vec<PathBuf>,
+    /// Problems found while reading, for the report.
+    pub warnings: Vec<String>,
     /// Separate courses (`--course`), when given; `dose` is then their physical sum.
     courses: Option<courses::CourseDoses>,
-    warnings: Vec<String>,
 }
 
-fn read_plan(inputs: &PlanInputs, course_list: &[Course]) -> Result<ReadPlan, AnalysisError> {
+impl PlanData {
+    /// A plan from its parts (no separate courses, no CT).
+    pub fn new(
+        inputs: Inputs,
+        dose: radtox_dicom::CombinedDose,
+        structures: radtox_model::StructureSet,
+        plan: Option<radtox_model::PlanInfo>,
+        warnings: Vec<String>,
+    ) -> PlanData {
+        PlanData {
+            inputs,
+            dose,
+            structures,
+            plan,
+            ct: Vec::new(),
+            warnings,
+            courses: None,
+        }
+    }
+}
+
+/// Read the files of one plan (or of its courses) and check them for consistency.
+pub fn read_plan(inputs: &PlanInputs, course_list: &[Course]) -> Result<PlanData, AnalysisError> {
     if !course_list.is_empty() && !inputs.rtdose.is_empty() {
         return Err(AnalysisError::CoursesAndDoses);
     }
@@ -1039,12 +1061,22 @@ fn read_plan(inputs: &PlanInputs, course_list: &[Course]) -> Result<ReadPlan, An
                 .into(),
         );
     }
-    Ok(ReadPlan {
+    let described = Inputs {
+        rtdose: dose_paths.iter().map(|p| p.display().to_string()).collect(),
+        rtstruct: Some(ss_path.display().to_string()),
+        rtplan: inputs.rtplan.as_ref().map(|p| p.display().to_string()),
+        // With courses, paths only: each course's fractions are in the summary.
+        dose_summation: dose.summary.clone(),
+        discovery_notes: inputs.notes.clone(),
+    };
+    Ok(PlanData {
+        inputs: described,
         dose,
         structures,
         plan,
-        courses,
+        ct: inputs.ct.clone(),
         warnings,
+        courses,
     })
 }
 

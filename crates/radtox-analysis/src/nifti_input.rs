@@ -1,33 +1,31 @@
 //! The NIfTI input path: a dose volume plus structures given as voxel masks (one label
-//! map with a names sidecar, or one mask file per structure) analysed into the same
-//! [`Analysis`] document as the DICOM path.
+//! map with a names sidecar, or one mask file per structure), analysed by the same code
+//! as a DICOM plan ([`crate::analyze_plan`]) into the same [`Analysis`] document.
 //!
-//! Masks keep their own grid; [`radtox_nifti::mask_samples`] resamples each onto the
-//! dose grid by volume (every mask voxel split into sub-boxes, each carrying its
-//! fraction of the voxel's volume and the trilinear dose at its centre), so a mask on a
-//! coarser, finer, flipped or permuted grid gives the same DVH as one on the dose grid.
+//! Each mask is traced into a contour [`Structure`](radtox_model::Structure) by
+//! [`radtox_nifti::trace_mask`]: its inside voxels (fraction ≥ ½) outlined along voxel
+//! edges in the patient frame, one plane per voxel slice, each plane standing for
+//! exactly its slice's z extent. For a binary mask aligned with the patient axes (any
+//! flip or permutation, any grid) the contours enclose exactly the mask's voxels, so
+//! the NIfTI plan gets everything the DICOM path computes from contours: volumes, DVHs,
+//! metrics, EQD2/BED, derived structures on the refined lattice, the site analyses
+//! (brain lesions, heart, marrow, lung, skin) and the risk rules with their sampling
+//! uncertainty. What differs, said in the document's warnings:
 //!
-//! As on the DICOM path: volumes, in-grid volumes, the default or requested metrics,
-//! DVH curves, and with a pipeline the TG-263 name mapping, the pipeline's metrics
-//! (physical and EQD2/BED with each structure's α/β), the EQD2 DVH, derived structures
-//! and the risk rules. Differences, each said in the document's warnings: derived
-//! structures are built from the masks' partial volumes on the dose grid's voxels
-//! (the DICOM path uses a refined lattice); rule metrics carry no sampling
-//! uncertainty; there is no RT Plan (no prescription, fractions from the command line
-//! or the pipeline), no site analyses and no courses.
+//! * **Fractional masks** are thresholded at ½ (the warning gives both volumes);
+//!   **oblique masks** are resampled by volume onto an axis-aligned lattice first.
+//! * **No RT Plan**: no prescription from a plan (the pipeline's `[fractionation]` may
+//!   give one), fractions from `--fractions` or the pipeline; no TPS DVHs, no CT for a
+//!   bone surrogate, and no `--course` (ignored with a warning).
+//! * The mask structures' slabs are their voxels: `--end-caps` does not apply to them.
 
-use crate::{AnalysisError, AnalysisOptions, DerivedSpec, Request, alpha_beta_for, unit_requests};
+use crate::{AnalysisError, AnalysisOptions, PlanData};
 use ndarray::Array3;
-use radtox_dose::{Domain, Dvh, LqParams, MetricContext, MetricRequest};
-use radtox_geometry::{Lattice, Occupancy};
-use radtox_model::{DoseGrid, Structure};
-use radtox_nifti::{MaskSamplingOptions, MaskStructure, NiftiDose, NiftiError};
-use radtox_report::{
-    Analysis, DvhCurve, GridSummary, Inputs, MetricValue, NameDecision, NameMapping, Settings,
-    StructureResult,
-};
+use radtox_geometry::{EndCaps, Lattice};
+use radtox_model::{DoseGrid, DoseInfo, DoseSummationType, DoseUnits, StructureSet};
+use radtox_nifti::{MaskStructure, NiftiDose, NiftiError};
+use radtox_report::{Analysis, Inputs};
 use rayon::prelude::*;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The files of one NIfTI "plan": a dose volume and structure masks.
@@ -92,6 +90,9 @@ pub struct NiftiPlan {
     pub dose: NiftiDose,
     /// Label-map structures (label order) first, then the single masks (argument order).
     pub masks: Vec<MaskStructure>,
+    /// Where each mask came from (`label 3 of labels.nii.gz`, or the mask's file), for
+    /// messages; parallel to `masks`.
+    pub sources: Vec<String>,
 }
 
 impl NiftiInputs {
@@ -134,31 +135,20 @@ impl NiftiInputs {
                 });
             }
         }
-        Ok(NiftiPlan { dose, masks })
+        Ok(NiftiPlan {
+            dose,
+            masks,
+            sources: origin,
+        })
     }
 }
 
-/// How a NIfTI structure is described to the name mapper: a contour-less
-/// [`Structure`] (the mapper reads names only).
-fn named_structure(i: usize, m: &MaskStructure) -> Structure {
-    Structure {
-        roi_number: m
-            .label
-            .and_then(|l| i32::try_from(l).ok())
-            .unwrap_or(i as i32 + 1),
-        name: m.name.clone(),
-        interpreted_type: None,
-        color: None,
-        planes: Vec::new(),
-        ignored: Vec::new(),
-    }
-}
-
-/// Analyse a NIfTI plan: the NIfTI counterpart of [`crate::analyze`].
+/// Analyse a NIfTI plan: its masks traced into contours and analysed by
+/// [`crate::analyze_plan`], as a DICOM plan is.
 ///
 /// Fractions for EQD2/BED: `opts.fractions_override`, else the pipeline's
-/// `[fractionation]` policy (there is no RT Plan). `opts.courses` and `opts.derived`
-/// are DICOM-only and rejected with a warning.
+/// `[fractionation]` policy (there is no RT Plan). `opts.courses` is DICOM-only and
+/// ignored with a warning.
 pub fn analyze_nifti(
     inputs: &NiftiInputs,
     opts: &AnalysisOptions,
@@ -173,8 +163,61 @@ pub fn analyze_nifti_plan(
     inputs: &NiftiInputs,
     opts: &AnalysisOptions,
 ) -> Result<Analysis, AnalysisError> {
-    let grid = &plan.dose.grid;
-    let mut analysis = Analysis::new(env!("CARGO_PKG_VERSION"));
+    let data = nifti_plan_data(plan, inputs);
+    let mut opts = opts.clone();
+    let mut notes = Vec::new();
+    if !opts.courses.is_empty() {
+        notes.push("--course is not supported with NIfTI input: ignored".to_string());
+        opts.courses.clear();
+    }
+    if opts.sampling.end_caps != EndCaps::HalfSlab {
+        notes.push(format!(
+            "--end-caps {:?} does not apply to NIfTI masks: each contour plane is one voxel slice and stands for exactly its voxels",
+            opts.sampling.end_caps
+        ));
+    }
+    // Mask edges lie on voxel boundaries, which are the centre lines of the sampling
+    // lattice's rows whenever its in-plane refinement factor is even; a row sampled on
+    // its centre line would then count a boundary row as wholly in or out. An even
+    // number of lines per row keeps every line off the voxel edges of a mask aligned
+    // with the dose grid (lines at ¼ and ¾ of a row), so its cells' fractions are exact.
+    if opts.sampling.subrows % 2 == 1 {
+        opts.sampling.subrows += 1;
+    }
+    let mut analysis = crate::analyze_plan(&data, &opts)?;
+    analysis.settings.end_caps =
+        "none (NIfTI masks: each contour plane is one voxel slice)".to_string();
+    analysis.warnings.extend(notes);
+    Ok(analysis)
+}
+
+/// The NIfTI plan as [`PlanData`]: the dose volume as the plan's dose, and every mask
+/// traced into a contour structure (in parallel; ROI number = label value, or the
+/// mask's position for single masks).
+pub fn nifti_plan_data(plan: &NiftiPlan, inputs: &NiftiInputs) -> PlanData {
+    let traced: Vec<radtox_nifti::TracedMask> = plan
+        .masks
+        .par_iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let roi = m
+                .label
+                .and_then(|l| i32::try_from(l).ok())
+                .unwrap_or(i as i32 + 1);
+            radtox_nifti::trace_mask(m, roi)
+        })
+        .collect();
+    let mut warnings = plan.dose.warnings.clone();
+    let mut structures = Vec::with_capacity(traced.len());
+    for (i, t) in traced.into_iter().enumerate() {
+        let source = plan.sources.get(i).map_or("", String::as_str);
+        warnings.extend(
+            t.warnings
+                .iter()
+                .map(|w| format!("structure '{}' ({source}): {w}", t.structure.name)),
+        );
+        structures.push(t.structure);
+    }
     let structure_files: Vec<String> = inputs
         .labels
         .iter()
@@ -186,526 +229,53 @@ pub fn analyze_nifti_plan(
                 .map(|(n, p)| format!("{n}={}", p.display())),
         )
         .collect();
-    analysis.inputs = Inputs {
+    let summary = format!(
+        "NIfTI dose volume (affine from the {:?})",
+        plan.dose.affine_source
+    );
+    let described = Inputs {
         rtdose: vec![inputs.dose.display().to_string()],
         rtstruct: Some(structure_files.join(", ")),
         rtplan: None,
-        dose_summation: format!(
-            "NIfTI dose volume (affine from the {:?})",
-            plan.dose.affine_source
-        ),
-        discovery_notes: Vec::new(),
+        dose_summation: summary.clone(),
+        discovery_notes: vec![
+            "NIfTI masks traced along voxel edges into contours: one plane per voxel slice, \
+             voxels with a fraction ≥ 0.5 inside"
+                .to_string(),
+        ],
     };
-    analysis.warnings.extend(plan.dose.warnings.iter().cloned());
-    analysis.dose_grid = Some(GridSummary {
-        dims: [grid.x.len(), grid.y.len(), grid.z.len()],
-        spacing_mm: grid.mean_spacing(),
-        max_dose_gy: f64::from(grid.max_dose()),
-        dose_units: "GY".into(),
-        frame_of_reference_uid: None,
-    });
-    let base_metrics = if opts.metrics.is_empty() {
-        radtox_dose::default_metrics()
-    } else {
-        opts.metrics.clone()
-    };
-    analysis.settings = Settings {
-        end_caps: "mask voxels (no end caps)".into(),
-        min_samples_per_structure: 0,
-        dvh_bin_width_gy: opts.dvh_bin_width_gy,
-        metrics_requested: base_metrics.iter().map(|m| m.to_string()).collect(),
-    };
-    if !opts.courses.is_empty() {
-        analysis
-            .warnings
-            .push("--course is not supported with NIfTI input: ignored".into());
-    }
-
-    let (fractions, fx_source) = match (opts.fractions_override, &opts.pipeline) {
-        (Some(n), _) => (Some(n), "command line".to_string()),
-        (None, Some(p)) => match p.fractions_for(None) {
-            Some((n, s)) => (Some(n), s.to_string()),
-            None => (None, "unknown".into()),
+    let dose = radtox_dicom::CombinedDose {
+        grid: plan.dose.grid.clone(),
+        info: DoseInfo {
+            source: inputs.dose.clone(),
+            sop_instance_uid: None,
+            frame_of_reference_uid: None,
+            units: DoseUnits::Gy,
+            dose_type: None,
+            summation: DoseSummationType::Other("NIfTI".into()),
+            referenced_plan_uid: None,
+            referenced_beams: Vec::new(),
+            orientation: [1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
         },
-        (None, None) => (None, "unknown".into()),
+        tps_dvhs: Vec::new(),
+        summary,
+        used: vec![inputs.dose.clone()],
+        ignored: Vec::new(),
+        warnings: Vec::new(),
     };
-    let laterality = opts
-        .patient
-        .as_ref()
-        .and_then(|p| p.covariates.laterality)
-        .and_then(|l| match l {
-            radtox_clinic::Laterality::Left => Some(radtox_pipeline::Laterality::Left),
-            radtox_clinic::Laterality::Right => Some(radtox_pipeline::Laterality::Right),
-            radtox_clinic::Laterality::Bilateral => None,
-        });
-
-    // Name mapping and pipeline metrics, as in the DICOM path.
-    let structures: Vec<Structure> = plan
-        .masks
-        .iter()
-        .enumerate()
-        .map(|(i, m)| named_structure(i, m))
-        .collect();
-    let mut tg263: Vec<Option<String>> = vec![None; structures.len()];
-    let resolved = match &opts.pipeline {
-        None => None,
-        Some(p) => {
-            analysis.pipeline = Some(format!("{} ({})", p.name, p.source.display()));
-            let report = radtox_pipeline::map_structures(&structures, &p.names);
-            for (slot, d) in tg263.iter_mut().zip(&report.decisions) {
-                *slot = d.tg263.clone();
-            }
-            for d in report.decisions.iter().filter(|d| d.tg263.is_none()) {
-                analysis.warnings.push(format!(
-                    "structure '{}' not mapped to TG-263 ({}): reported with its physical metrics under its own name",
-                    d.original, d.rule
-                ));
-            }
-            analysis.name_mapping = Some(NameMapping {
-                decisions: report
-                    .decisions
-                    .iter()
-                    .map(|d| NameDecision {
-                        original: d.original.clone(),
-                        tg263: d.tg263.clone(),
-                        rule: d.rule.clone(),
-                    })
-                    .collect(),
-                unmapped: report.unmapped.clone(),
-                ambiguous: report.ambiguous.clone(),
-            });
-            let r = p.resolve(&report.tg263_names())?;
-            analysis.warnings.extend(r.warnings.iter().cloned());
-            Some(r)
-        }
+    let set = StructureSet {
+        source: inputs
+            .labels
+            .clone()
+            .or_else(|| inputs.masks.first().map(|m| m.1.clone()))
+            .unwrap_or_default(),
+        sop_instance_uid: None,
+        frame_of_reference_uid: None,
+        label: None,
+        structures,
+        warnings: Vec::new(),
     };
-    let alpha_beta_of = |key: &str| alpha_beta_for(opts, key);
-    let units = derived_units(
-        &structures,
-        &plan.masks,
-        &tg263,
-        resolved.as_ref(),
-        &opts.derived,
-        grid,
-        &mut analysis.warnings,
-    )?;
-    let requests: Vec<Vec<Request>> = units
-        .iter()
-        .map(|u| {
-            unit_requests(
-                &base_metrics,
-                resolved.as_ref(),
-                u.tg263.as_deref(),
-                alpha_beta_of(u.key()),
-                fractions,
-                laterality,
-            )
-        })
-        .collect();
-    let fx_text = match fractions {
-        Some(n) => format!("{n} fx ({fx_source})"),
-        None => "fractions unknown".into(),
-    };
-    let model_text = |domain: Domain, ab: f64| -> String {
-        let d = if domain == Domain::Bed { "BED" } else { "EQD2" };
-        match opts.lq_model {
-            radtox_dose::LqModel::Lq => format!("{d} LQ α/β={ab} Gy, {fx_text}"),
-            radtox_dose::LqModel::Lql {
-                transition_dose_per_fraction_gy: t,
-            } => format!("{d} LQ-L d_T={t} Gy α/β={ab} Gy, {fx_text}"),
-        }
-    };
-
-    // Sample every mask on the dose grid by volume, then histogram and evaluate.
-    let mask_opts = MaskSamplingOptions::default();
-    let ctx = MetricContext {
-        prescription_gy: None,
-        reference: None,
-    };
-    let curve = |d: &Dvh| {
-        let c = d.cumulative(opts.dvh_bin_width_gy);
-        DvhCurve {
-            dose_gy: c.dose_gy,
-            volume_cc: c.volume_cc,
-        }
-    };
-    // Sample every unit: masks by volume on their own grids, derived structures on the
-    // dose lattice.
-    let sampled: Vec<(Sampled, Option<Dvh>)> = units
-        .par_iter()
-        .map(|u| {
-            let s = u.sample(grid, &mask_opts);
-            let dvh = (!s.dose_gy.is_empty()).then(|| Dvh::from_samples(&s.dose_gy, &s.weight_cc));
-            (s, dvh)
-        })
-        .collect();
-    let results: Vec<StructureResult> = units
-        .par_iter()
-        .zip(sampled.par_iter())
-        .zip(requests.par_iter())
-        .map(|((u, (samples, dvh)), reqs)| {
-            let key = u.key();
-            let mut warnings = samples.warnings.clone();
-            let unit_ab = alpha_beta_of(key).filter(|_| fractions.is_some());
-            let convert = |ab: f64, domain: Domain| -> Result<Dvh, String> {
-                let n = fractions.ok_or_else(|| {
-                    "the number of fractions is unknown (give --fractions N)".to_string()
-                })?;
-                let d = dvh.as_ref().ok_or("no samples")?;
-                let p = LqParams::new(n, ab, opts.lq_model).map_err(|e| e.to_string())?;
-                p.convert_dvh(d, domain).map_err(|e| e.to_string())
-            };
-            let metrics: Vec<MetricValue> = reqs
-                .iter()
-                .map(|r| {
-                    let name = r.name.as_str();
-                    let m = match &r.req {
-                        Ok(m) => m,
-                        Err(e) => return MetricValue::err(name, e.clone()),
-                    };
-                    let Some(d) = dvh.as_ref() else {
-                        return if samples.empty {
-                            MetricValue::err(name, "structure has no voxel in its mask")
-                        } else {
-                            MetricValue::err(name, "structure lies outside the dose grid")
-                        };
-                    };
-                    if m.domain() == Domain::Physical {
-                        return match radtox_dose::evaluate(m, d, &ctx) {
-                            Ok(v) => MetricValue::ok(name, v),
-                            Err(e) => MetricValue::err(name, e.to_string()),
-                        };
-                    }
-                    let Some(ab) = r.alpha_beta else {
-                        return MetricValue::err(
-                            name,
-                            format!(
-                                "{name} needs the α/β of '{key}': no [alpha_beta] entry of the pipeline applies (give a pipeline or --alpha-beta GY)"
-                            ),
-                        );
-                    };
-                    match convert(ab, m.domain()) {
-                        Ok(c) => match radtox_dose::evaluate(m, &c, &ctx) {
-                            Ok(v) => MetricValue::ok(name, v),
-                            Err(e) => MetricValue::err(name, e.to_string()),
-                        },
-                        Err(e) => MetricValue::err(name, format!("{name}: {e}")),
-                    }
-                })
-                .collect();
-            let eqd2_dvh = match (unit_ab, opts.include_dvh, dvh.is_some()) {
-                (Some(ab), true, true) => match convert(ab, Domain::Eqd2) {
-                    Ok(c) => Some(curve(&c)),
-                    Err(e) => {
-                        warnings.push(format!("EQD2 DVH not computed: {e}"));
-                        None
-                    }
-                },
-                _ => None,
-            };
-            let empty = samples.empty;
-            if let Some(n) = &u.note {
-                warnings.push(format!("derived structure: {n}"));
-            }
-            StructureResult {
-                roi_number: u.roi_number,
-                name: u.name.clone(),
-                interpreted_type: None,
-                empty,
-                volume_cc: (!empty).then_some(samples.volume_cc),
-                volume_in_dose_grid_cc: (!empty).then_some(samples.volume_in_grid_cc),
-                sample_count: samples.dose_gy.len(),
-                metrics,
-                dvh: dvh.as_ref().filter(|_| opts.include_dvh).map(curve),
-                tg263_name: u
-                    .tg263
-                    .clone()
-                    .filter(|_| opts.pipeline.is_some() || u.derived()),
-                derived: u.derived(),
-                eqd2_dvh,
-                eqd2_model: unit_ab.map(|ab| model_text(Domain::Eqd2, ab)),
-                tps_dvh_check: None,
-                warnings,
-            }
-        })
-        .collect();
-    let mut models: Vec<String> = results
-        .iter()
-        .filter_map(|r| r.eqd2_model.clone())
-        .collect();
-    for r in requests.iter().flatten() {
-        if let (Ok(m), Some(ab), Some(_)) = (&r.req, r.alpha_beta, fractions)
-            && m.domain() != Domain::Physical
-        {
-            models.push(model_text(m.domain(), ab));
-        }
-    }
-    models.sort();
-    models.dedup();
-    analysis.dose_models = models;
-    analysis.structures = results;
-    evaluate_flags(
-        &mut analysis,
-        opts,
-        resolved.as_ref(),
-        &units,
-        &sampled,
-        fractions,
-        &alpha_beta_of,
-    );
-    Ok(analysis)
-}
-
-/// One row of the output: a mask structure or a structure derived from masks.
-struct Unit<'a> {
-    name: String,
-    tg263: Option<String>,
-    roi_number: i32,
-    source: Source<'a>,
-    note: Option<String>,
-}
-
-enum Source<'a> {
-    Mask(&'a MaskStructure),
-    Derived(Result<Occupancy, String>),
-}
-
-impl Unit<'_> {
-    /// The name rules and pipelines use: TG-263 when mapped, else as given.
-    fn key(&self) -> &str {
-        self.tg263.as_deref().unwrap_or(&self.name)
-    }
-
-    fn derived(&self) -> bool {
-        matches!(self.source, Source::Derived(_))
-    }
-
-    fn sample(&self, grid: &DoseGrid, mask_opts: &MaskSamplingOptions) -> Sampled {
-        match &self.source {
-            Source::Mask(m) => {
-                let s = radtox_nifti::mask_samples(m, grid, mask_opts);
-                Sampled {
-                    dose_gy: s.dose_gy,
-                    weight_cc: s.weight_cc,
-                    volume_cc: s.volume_cc,
-                    volume_in_grid_cc: s.volume_in_grid_cc,
-                    warnings: s.warnings,
-                    empty: m.is_empty(),
-                }
-            }
-            Source::Derived(Ok(occ)) => {
-                let s = radtox_geometry::sample_dose(occ, grid);
-                Sampled {
-                    dose_gy: s.dose_gy,
-                    weight_cc: s.weight_cc,
-                    volume_cc: s.volume_cc,
-                    volume_in_grid_cc: s.volume_in_grid_cc,
-                    warnings: s.warnings,
-                    empty: occ.is_empty(),
-                }
-            }
-            Source::Derived(Err(e)) => Sampled {
-                warnings: vec![format!("derived '{}' not built: {e}", self.name)],
-                empty: true,
-                ..Sampled::default()
-            },
-        }
-    }
-}
-
-/// Weighted dose samples of a unit, whatever made them.
-#[derive(Debug, Default)]
-struct Sampled {
-    dose_gy: Vec<f32>,
-    weight_cc: Vec<f32>,
-    volume_cc: f64,
-    volume_in_grid_cc: f64,
-    warnings: Vec<String>,
-    empty: bool,
-}
-
-/// The mask units followed by the derived structures (the pipeline's in dependency
-/// order, then `--derive`), each built on the dose lattice from the masks' partial
-/// volumes. A pipeline's derived structure that cannot be built is a warning; a
-/// command-line one is an error, as on the DICOM path.
-fn derived_units<'a>(
-    structures: &[Structure],
-    masks: &'a [MaskStructure],
-    tg263: &[Option<String>],
-    resolved: Option<&radtox_pipeline::ResolvedPipeline>,
-    cli: &[DerivedSpec],
-    grid: &DoseGrid,
-    warnings: &mut Vec<String>,
-) -> Result<Vec<Unit<'a>>, AnalysisError> {
-    let mut units: Vec<Unit<'a>> = structures
-        .iter()
-        .zip(masks)
-        .zip(tg263)
-        .map(|((s, m), t)| Unit {
-            name: s.name.clone(),
-            tg263: t.clone(),
-            roi_number: s.roi_number,
-            source: Source::Mask(m),
-            note: None,
-        })
-        .collect();
-    // Names expressions may use: TG-263 names first, then the names as given.
-    let mut plan_names: BTreeMap<String, usize> = BTreeMap::new();
-    for (i, t) in tg263.iter().enumerate() {
-        if let Some(t) = t {
-            plan_names.insert(t.clone(), i);
-        }
-    }
-    for (i, s) in structures.iter().enumerate() {
-        plan_names.entry(s.name.clone()).or_insert(i);
-    }
-    let mut specs: Vec<(DerivedSpec, bool)> = resolved
-        .map(|r| {
-            r.derived
-                .iter()
-                .map(|d| {
-                    (
-                        DerivedSpec {
-                            name: d.name.clone(),
-                            expr: d.expr.clone(),
-                            text: String::new(),
-                            note: d.note.clone(),
-                        },
-                        true,
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    specs.extend(cli.iter().cloned().map(|d| (d, false)));
-    let mut inlined: BTreeMap<String, radtox_pipeline::StructureExpr> = BTreeMap::new();
-    let lattice = grid_lattice(grid);
-    for (spec, from_pipeline) in specs {
-        if plan_names.contains_key(&spec.name) || inlined.contains_key(&spec.name) {
-            let why = "a structure of that name exists already";
-            if from_pipeline {
-                warnings.push(format!("derived '{}' not built: {why}", spec.name));
-                continue;
-            }
-            return Err(AnalysisError::Derived {
-                name: spec.name,
-                reason: why.into(),
-            });
-        }
-        let e = match crate::derive::inline(&spec.expr, &plan_names, &inlined, &spec.name) {
-            Ok(e) => e,
-            Err(missing) if from_pipeline => {
-                warnings.push(format!(
-                    "derived '{}' not built: the plan lacks {}",
-                    spec.name,
-                    missing.join(", ")
-                ));
-                continue;
-            }
-            Err(missing) => {
-                return Err(AnalysisError::Derived {
-                    name: spec.name,
-                    reason: format!(
-                        "the plan has no {} (its structures: {})",
-                        missing.join(", "),
-                        plan_names.keys().cloned().collect::<Vec<_>>().join(", ")
-                    ),
-                });
-            }
-        };
-        inlined.insert(spec.name.clone(), e.clone());
-        let built = lattice.clone().and_then(|l| {
-            let mut leaf_masks: Vec<(&str, &MaskStructure)> = Vec::new();
-            for r in e.refs() {
-                let m = plan_names
-                    .get(r)
-                    .and_then(|i| masks.get(*i))
-                    .ok_or_else(|| format!("no structure '{r}'"))?;
-                leaf_masks.push((r, m));
-            }
-            // The dose lattice extended (same spacing and phase) to hold every leaf
-            // whole: the derived volume is the structure's, not only its in-grid part.
-            let l = covering_lattice(&l, leaf_masks.iter().map(|(_, m)| *m))?;
-            let mut leaves: BTreeMap<String, Occupancy> = BTreeMap::new();
-            for (r, m) in leaf_masks {
-                let dense = mask_fractions_on_lattice(m, &l);
-                let occ = Occupancy::from_dense(l.clone(), &dense, r).map_err(|e| e.to_string())?;
-                leaves.insert(r.to_string(), occ);
-            }
-            let mut occ = crate::derive::eval_named(&e, &leaves)?;
-            occ.name = spec.name.clone();
-            occ.roi_number = None;
-            Ok(occ)
-        });
-        units.push(Unit {
-            name: spec.name.clone(),
-            tg263: Some(spec.name.clone()),
-            roi_number: 0,
-            source: Source::Derived(built),
-            note: Some(
-                spec.note
-                    .clone()
-                    .map(|n| format!("{n} (built from the masks on the dose grid's voxels)"))
-                    .unwrap_or_else(|| "built from the masks on the dose grid's voxels".into()),
-            ),
-        });
-    }
-    Ok(units)
-}
-
-/// The pipeline's risk rules (and with a patient file, the patient-level ones) on the
-/// computed DVHs, as the DICOM path does. There is no second sampling here, so a flag
-/// carries no sampling uncertainty (said in the warnings).
-fn evaluate_flags(
-    analysis: &mut Analysis,
-    opts: &AnalysisOptions,
-    resolved: Option<&radtox_pipeline::ResolvedPipeline>,
-    units: &[Unit],
-    sampled: &[(Sampled, Option<Dvh>)],
-    fractions: Option<u32>,
-    alpha_beta_of: &dyn Fn(&str) -> Option<f64>,
-) {
-    let (rules, timeline) = crate::clinic::rules_and_timeline(analysis, opts, resolved);
-    if rules.is_empty() {
-        return;
-    }
-    analysis.warnings.push(
-        "NIfTI input: risk-rule metrics carry no sampling uncertainty (no second sampling), so no flag is marked indeterminate for it".into(),
-    );
-    let covariates = opts
-        .patient
-        .as_ref()
-        .map(|p| p.covariates.clone())
-        .unwrap_or_default();
-    let ctx = MetricContext {
-        prescription_gy: None,
-        reference: None,
-    };
-    let index: BTreeMap<&str, usize> = units
-        .iter()
-        .enumerate()
-        .filter(|(_, u)| u.tg263.is_some())
-        .map(|(i, u)| (u.key(), i))
-        .collect();
-    let lookup = |structure: &str, metric: &str| -> Option<radtox_clinic::MetricValue> {
-        let i = *index.get(structure)?;
-        let req: MetricRequest = metric.parse().ok()?;
-        let dvh = sampled.get(i)?.1.as_ref()?;
-        let value = if req.domain() == Domain::Physical {
-            radtox_dose::evaluate(&req, dvh, &ctx).ok()?
-        } else {
-            let p = LqParams::new(fractions?, alpha_beta_of(structure)?, opts.lq_model).ok()?;
-            let c = p.convert_dvh(dvh, req.domain()).ok()?;
-            radtox_dose::evaluate(&req, &c, &ctx).ok()?
-        };
-        Some(radtox_clinic::MetricValue {
-            value,
-            uncertainty: 0.0,
-        })
-    };
-    let flags = radtox_clinic::evaluate(&rules, &lookup, &timeline, &covariates, fractions);
-    analysis.flags = flags.iter().map(crate::clinic::report_flag).collect();
-    analysis.disclaimer = Some(radtox_clinic::DISCLAIMER.to_string());
+    PlanData::new(described, dose, set, None, warnings)
 }
 
 /// The lattice whose cells are the voxels of a uniform dose grid.
@@ -736,60 +306,6 @@ pub fn grid_lattice(grid: &DoseGrid) -> Result<Lattice, String> {
         [grid.z.len(), grid.y.len(), grid.x.len()],
     )
     .map_err(|e| e.to_string())
-}
-
-/// `lattice` extended by whole cells until it covers every mask's voxel boxes.
-fn covering_lattice<'m>(
-    lattice: &Lattice,
-    masks: impl Iterator<Item = &'m MaskStructure>,
-) -> Result<Lattice, String> {
-    let [nz, ny, nx] = lattice.dims;
-    let n = [nx, ny, nz];
-    // Cell-centre index range per axis [x, y, z], as real numbers.
-    let mut lo = [0.0f64; 3];
-    let mut hi = [0.0f64; 3];
-    for a in 0..3 {
-        hi[a] = n[a] as f64 - 1.0;
-    }
-    for m in masks {
-        if m.is_empty() {
-            continue;
-        }
-        let [ni, nj, nk] = m.dims;
-        for corner in 0..8 {
-            let v = [
-                if corner & 1 == 0 {
-                    -0.5
-                } else {
-                    ni as f64 - 0.5
-                },
-                if corner & 2 == 0 {
-                    -0.5
-                } else {
-                    nj as f64 - 0.5
-                },
-                if corner & 4 == 0 {
-                    -0.5
-                } else {
-                    nk as f64 - 0.5
-                },
-            ];
-            let af = m.affine;
-            for a in 0..3 {
-                let p = af[a][0] * v[0] + af[a][1] * v[1] + af[a][2] * v[2] + af[a][3];
-                // Cell i holds (i − ½, i + ½): the open voxel box needs the cells from
-                // the one holding just inside its low corner to the one just inside
-                // its high corner (a corner on a cell face adds no empty cell).
-                let idx = (p - lattice.origin[a]) / lattice.spacing[a];
-                lo[a] = lo[a].min((idx + 0.5 + 1e-9).floor());
-                hi[a] = hi[a].max((idx - 0.5 - 1e-9).ceil());
-            }
-        }
-    }
-    let origin: [f64; 3] = [0, 1, 2].map(|a| lattice.origin[a] + lo[a] * lattice.spacing[a]);
-    let count = |a: usize| (hi[a] - lo[a]).round() as usize + 1;
-    Lattice::new(origin, lattice.spacing, [count(2), count(1), count(0)])
-        .map_err(|e| format!("the lattice holding its structures: {e}"))
 }
 
 /// A mask's fractions on a lattice (`[nz, ny, nx]`): every mask voxel is split into
@@ -899,16 +415,10 @@ mod tests {
     }
 
     #[test]
-    fn covering_lattice_grows_by_whole_cells_to_hold_a_mask() {
-        let g = DoseGrid::new(
-            vec![0.0, 2.0, 4.0],
-            vec![0.0, 2.0],
-            vec![0.0, 2.0],
-            Array3::zeros((2, 2, 3)),
-        )
-        .unwrap();
-        let l = grid_lattice(&g).unwrap();
-        // One 2 mm voxel centred at x = 9 spans 8..10: cell centres up to 10 are needed.
+    fn mask_fractions_on_a_lattice_keep_the_volume() {
+        // One 2 mm voxel centred at x = 9 spans 8..10, on a lattice of 2 mm cells at
+        // x = 0, 2, …, 10: half in the cell at 8 (7..9), half in the cell at 10 (9..11).
+        let l = Lattice::new([0.0, 0.0, 0.0], [2.0, 2.0, 2.0], [2, 2, 6]).unwrap();
         let m = MaskStructure {
             name: "m".into(),
             label: None,
@@ -922,11 +432,7 @@ mod tests {
             fraction: vec![(0, 1.0)],
             warnings: Vec::new(),
         };
-        let c = covering_lattice(&l, std::iter::once(&m)).unwrap();
-        assert_eq!(c.origin, [0.0, 0.0, 0.0]);
-        assert_eq!(c.dims, [2, 2, 6]); // x: 0, 2, …, 10; y and z unchanged
-        let f = mask_fractions_on_lattice(&m, &c);
-        // Half in the cell at 8 (7..9), half in the cell at 10 (9..11): volume kept.
+        let f = mask_fractions_on_lattice(&m, &l);
         let row: Vec<f32> = f.slice(ndarray::s![0, 0, ..]).to_vec();
         assert_eq!(row, [0.0, 0.0, 0.0, 0.0, 0.5, 0.5]);
         assert_eq!(f.sum(), 1.0);

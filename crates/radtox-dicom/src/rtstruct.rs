@@ -45,6 +45,7 @@ pub fn read_rt_struct(path: &Path) -> Result<StructureSet, DicomError> {
             color: None,
             planes: Vec::new(),
             ignored: Vec::new(),
+            slab_thickness_mm: None,
         });
     }
 

@@ -406,6 +406,7 @@ impl ShapeSpec {
             color: Some(self.color),
             planes: self.contour_planes(),
             ignored: vec![],
+            slab_thickness_mm: None,
         }
     }
 

@@ -49,6 +49,7 @@ fn organ(roi: i32, name: &str, c: [f64; 3], axes: [f64; 3], dz: f64, n: usize) -
         color: None,
         planes,
         ignored: vec![],
+        slab_thickness_mm: None,
     }
 }
 
@@ -82,6 +83,7 @@ fn main() {
             })
             .collect(),
         ignored: vec![],
+        slab_thickness_mm: None,
     };
     let ss = StructureSet {
         source: "synthetic".into(),

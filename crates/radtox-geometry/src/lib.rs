@@ -98,7 +98,7 @@
 //!     .collect();
 //! let box_ = Structure {
 //!     roi_number: 1, name: "Box".into(), interpreted_type: None, color: None,
-//!     planes, ignored: vec![],
+//!     planes, ignored: vec![], slab_thickness_mm: None,
 //! };
 //! // Dose = x + 10 Gy on a 2.5 mm grid covering the box.
 //! let axis: Vec<f64> = (0..25).map(|i| -30.0 + 2.5 * i as f64).collect();

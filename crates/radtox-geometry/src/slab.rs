@@ -133,6 +133,31 @@ pub(crate) fn build_slabs(structure: &Structure, params: &SlabParams) -> SlabSta
         )));
     }
 
+    // Voxel slices (structures traced from masks) know their own thickness.
+    let fixed = structure
+        .slab_thickness_mm
+        .filter(|t| t.is_finite() && *t > 0.0);
+    if let Some(t) = fixed {
+        let (slabs, edges) = used
+            .into_iter()
+            .map(|(plane_index, z, pe, area)| {
+                let slab = Slab {
+                    plane_index,
+                    z,
+                    z_lo: z - t / 2.0,
+                    z_hi: z + t / 2.0,
+                    area_mm2: area,
+                };
+                (slab, pe)
+            })
+            .unzip();
+        return SlabStack {
+            slabs,
+            edges,
+            warnings,
+        };
+    }
+
     let n = used.len();
     let z: Vec<f64> = used.iter().map(|u| u.1).collect();
     let d: Vec<f64> = z.windows(2).map(|w| w[1] - w[0]).collect();

@@ -57,6 +57,14 @@ pub struct Structure {
     /// Planes sorted by increasing z, each z once.
     pub planes: Vec<ContourPlane>,
     pub ignored: Vec<IgnoredContour>,
+    /// `Some(t)`: every plane stands for exactly the slab `[z − t/2, z + t/2]`, with no
+    /// gap inference and no end caps. Structures traced from voxel masks set it (each
+    /// plane is one voxel slice `t` thick), because the slab model's guesses from the
+    /// neighbouring planes would be wrong for them: a lone slice would get the dose
+    /// grid's z spacing, two slices across a gap would be joined, and `--end-caps flat`
+    /// would cut half a voxel off each end. `None` (drawn contours): the slab model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slab_thickness_mm: Option<f64>,
 }
 
 impl Structure {

@@ -18,6 +18,11 @@
 //!   fraction × sub-box volume and the trilinear dose there. The result,
 //!   [`MaskSamples`], has the shape of radtox-geometry's `StructureSamples`, so the same
 //!   DVH code applies.
+//! * [`trace_mask`] outlines a mask into a contour
+//!   [`Structure`](radtox_model::Structure) in the patient frame, one plane per voxel
+//!   slice: exactly the voxels of a binary mask, a volume-preserving level surface of a
+//!   fractional one (on a 4× finer lattice), so masks go through the contour-based
+//!   analysis (site analyses, derived structures) like DICOM structures.
 //! * [`write_dose`] and [`write_mask`] write a grid (float32, or uint8 for thresholded
 //!   masks) with sform and qform set. `.nii` and `.nii.gz` both ways.
 //!
@@ -55,6 +60,7 @@
 //! ```
 
 mod affine;
+mod contour;
 mod error;
 mod mask;
 mod names;
@@ -62,6 +68,7 @@ mod read;
 mod write;
 
 pub use affine::{Affine, AffineSource, Qform, affine_to_qform, qform_to_affine};
+pub use contour::{FRACTIONAL_REFINEMENT, INSIDE_FRACTION, TracedMask, trace_mask};
 pub use error::NiftiError;
 pub use mask::{
     MaskSamples, MaskSamplingOptions, MaskStructure, mask_samples, read_label_map, read_mask,

@@ -174,6 +174,7 @@ fn raystation_collision_and_roi_types() {
         color: None,
         planes: Vec::new(),
         ignored: Vec::new(),
+        slab_thickness_mm: None,
     };
     let set = [
         s("PTV_4", "PTV"),

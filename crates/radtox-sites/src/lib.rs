@@ -46,7 +46,7 @@
 //!     .collect();
 //! let heart = Structure {
 //!     roi_number: 1, name: "COEUR".into(), interpreted_type: None, color: None,
-//!     planes, ignored: vec![],
+//!     planes, ignored: vec![], slab_thickness_mm: None,
 //! };
 //! let axis: Vec<f64> = (0..31).map(|i| -30.0 + 2.0 * i as f64).collect();
 //! let grid = DoseGrid::new(axis.clone(), axis.clone(), axis, Array3::from_elem((31, 31, 31), 2.0f32)).unwrap();

@@ -35,6 +35,7 @@ pub fn structure(name: &str, planes: Vec<ContourPlane>) -> Structure {
         color: None,
         planes,
         ignored: vec![],
+        slab_thickness_mm: None,
     }
 }
 

@@ -30,6 +30,7 @@ pub fn structure(roi: i32, name: &str, planes: Vec<ContourPlane>) -> Structure {
         color: None,
         planes,
         ignored: vec![],
+        slab_thickness_mm: None,
     }
 }
 
