@@ -859,8 +859,9 @@ struct DvhSink(CellHistogram);
 
 impl CellSink for DvhSink {
     #[inline]
-    fn push(&mut self, dose_gy: f32, spread_gy: f32, weight_cc: f32) {
-        self.0.add(dose_gy, spread_gy, weight_cc);
+    fn push(&mut self, dose_gy: f32, spread_gy: f32, weight_cc: f32, fraction: f32) {
+        self.0
+            .add_cell(dose_gy, spread_gy, weight_cc, fraction >= 0.5);
     }
 }
 

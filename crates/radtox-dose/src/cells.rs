@@ -62,6 +62,8 @@ struct Summary {
     dose_volume: f64,
     samples: usize,
     rejected: usize,
+    /// Largest weight: a whole cell's volume when the structure has a whole cell.
+    wmax: f32,
 }
 
 impl Summary {
@@ -72,6 +74,7 @@ impl Summary {
         dose_volume: 0.0,
         samples: 0,
         rejected: 0,
+        wmax: 0.0,
     };
 
     fn merge(self, o: Summary) -> Summary {
@@ -82,6 +85,7 @@ impl Summary {
             dose_volume: self.dose_volume + o.dose_volume,
             samples: self.samples + o.samples,
             rejected: self.rejected + o.rejected,
+            wmax: self.wmax.max(o.wmax),
         }
     }
 }
@@ -141,6 +145,7 @@ pub(crate) fn cell_curve(dose: &[f32], spread: &[f32], weight: &[f32]) -> CellCu
             s.total += f64::from(w);
             s.dose_volume += f64::from(d) * f64::from(w);
             s.samples += 1;
+            s.wmax = s.wmax.max(w);
         }
         s
     };
@@ -151,6 +156,7 @@ pub(crate) fn cell_curve(dose: &[f32], spread: &[f32], weight: &[f32]) -> CellCu
         dose_volume,
         samples,
         rejected,
+        wmax,
     } = tasks
         .par_iter()
         .map(|r| summarise(r.clone()))
@@ -170,8 +176,10 @@ pub(crate) fn cell_curve(dose: &[f32], spread: &[f32], weight: &[f32]) -> CellCu
     // Large structures deposit in parallel chunks, each into its own histogram.
     let fill = |range: std::ops::Range<usize>| {
         let mut h = CellHistogram::new(lo, hi);
+        // Cells of at least half a whole cell's volume have their centre inside (for
+        // Min and Max; see `add_cell`).
         for (d, r, w) in cells(dose, spread, weight, range) {
-            h.add(d, r, w);
+            h.add_cell(d, r, w, w >= 0.5 * wmax);
         }
         h
     };
@@ -203,8 +211,11 @@ pub struct CellHistogram {
     dose_volume: f64,
     samples: usize,
     rejected: usize,
+    /// Extreme doses of the cells mostly inside, and of the others.
     point_min: f32,
     point_max: f32,
+    edge_min: f32,
+    edge_max: f32,
 }
 
 impl CellHistogram {
@@ -241,6 +252,8 @@ impl CellHistogram {
             rejected: 0,
             point_min: f32::INFINITY,
             point_max: f32::NEG_INFINITY,
+            edge_min: f32::INFINITY,
+            edge_max: f32::NEG_INFINITY,
         }
     }
 
@@ -249,6 +262,25 @@ impl CellHistogram {
     /// positive is left out (and counted unless its weight is exactly 0).
     #[inline]
     pub fn add(&mut self, d: f32, r: f32, w: f32) {
+        self.add_cell(d, r, w, true);
+    }
+
+    /// [`CellHistogram::add`] for a cell whose centre may lie outside the structure
+    /// (`centre_inside` false: a boundary cell mostly outside it). Such a cell counts in
+    /// the curve with its volume but not in Min and Max, which would otherwise take the
+    /// dose just outside the structure (steep at a field edge); if no cell is inside,
+    /// all count.
+    #[inline]
+    pub fn add_cell(&mut self, d: f32, r: f32, w: f32, centre_inside: bool) {
+        if d.is_finite() && w.is_finite() && w > 0.0 {
+            if centre_inside {
+                self.point_min = self.point_min.min(d);
+                self.point_max = self.point_max.max(d);
+            } else {
+                self.edge_min = self.edge_min.min(d);
+                self.edge_max = self.edge_max.max(d);
+            }
+        }
         if !usable(d, w) {
             self.rejected += usize::from(!(d.is_finite() && w == 0.0));
             return;
@@ -258,8 +290,6 @@ impl CellHistogram {
         self.total += w64;
         self.dose_volume += f64::from(d) * w64;
         self.samples += 1;
-        self.point_min = self.point_min.min(d);
-        self.point_max = self.point_max.max(d);
         if self.d2.is_empty() {
             return;
         }
@@ -285,6 +315,8 @@ impl CellHistogram {
         self.rejected += o.rejected;
         self.point_min = self.point_min.min(o.point_min);
         self.point_max = self.point_max.max(o.point_max);
+        self.edge_min = self.edge_min.min(o.edge_min);
+        self.edge_max = self.edge_max.max(o.edge_max);
     }
 
     /// [`CellHistogram::merge`] by value, for reductions.
@@ -316,6 +348,11 @@ impl CellHistogram {
             point_min: f64::from(self.point_min),
             point_max: f64::from(self.point_max),
         };
+        if self.point_min > self.point_max {
+            // No cell mostly inside (a sliver): all cells count.
+            curve.point_min = f64::from(self.edge_min);
+            curve.point_max = f64::from(self.edge_max);
+        }
         if self.samples == 0 {
             return curve;
         }

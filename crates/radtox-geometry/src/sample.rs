@@ -396,7 +396,7 @@ impl<'a> Sampler<'a> {
                     .min(highest - dose)
                     .min(dose - lowest)
                     .max(0.0);
-                sink.push(dose, spread, f * cc);
+                sink.push(dose, spread, f * cc, f);
             }
         }
         t
@@ -408,8 +408,10 @@ impl<'a> Sampler<'a> {
 /// parallel task and joins them with the caller's merge function.
 pub trait CellSink: Send {
     /// One cell: dose (Gy) at its centre, spread (Gy, see
-    /// [`StructureSamples::spread_gy`]) and the volume it stands for (cc).
-    fn push(&mut self, dose_gy: f32, spread_gy: f32, weight_cc: f32);
+    /// [`StructureSamples::spread_gy`]), the volume it stands for (cc) and the fraction
+    /// of the cell inside the structure (a cell mostly outside has its centre, and so
+    /// its dose, outside too: sinks keep it out of Min and Max).
+    fn push(&mut self, dose_gy: f32, spread_gy: f32, weight_cc: f32, fraction: f32);
 }
 
 /// Samples under construction: dose, spread and weight per cell, in step.
@@ -422,7 +424,7 @@ struct CellSamples {
 
 impl CellSink for CellSamples {
     #[inline]
-    fn push(&mut self, dose_gy: f32, spread_gy: f32, weight_cc: f32) {
+    fn push(&mut self, dose_gy: f32, spread_gy: f32, weight_cc: f32, _fraction: f32) {
         self.dose.push(dose_gy);
         self.spread.push(spread_gy);
         self.weight.push(weight_cc);
@@ -466,9 +468,9 @@ struct Counted<S> {
 
 impl<S: CellSink> CellSink for Counted<S> {
     #[inline]
-    fn push(&mut self, dose_gy: f32, spread_gy: f32, weight_cc: f32) {
+    fn push(&mut self, dose_gy: f32, spread_gy: f32, weight_cc: f32, fraction: f32) {
         self.n += 1;
-        self.sink.push(dose_gy, spread_gy, weight_cc);
+        self.sink.push(dose_gy, spread_gy, weight_cc, fraction);
     }
 }
 
