@@ -34,9 +34,10 @@
 //!
 //! A [`Lattice`] (axis-aligned uniform cells) is chosen per structure by
 //! [`choose_lattice`]: in-plane the dose grid's pixel spacing, aligned with its voxel
-//! centres; along z the largest `Δ/n` (integer n) not above `min(Δ, dose z spacing)/2`,
-//! `Δ` the smallest contour spacing, with cell boundaries on the slab boundaries (so for
-//! uniformly spaced contours no cell straddles two slabs). A structure that would get
+//! centres; along z the largest `Δ/n` (integer n) not above `min(Δ, dose z spacing)`
+//! and 1/40 of the structure's height, `Δ` the smallest contour spacing, with cell
+//! boundaries on the slab boundaries (so for uniformly spaced contours no cell straddles
+//! two slabs). Only cells centred inside the dose grid are rasterised. A structure that would get
 //! fewer than [`SamplingOptions::min_samples`] (20 000) cells is refined towards cubic
 //! cells of that count: in-plane by an integer factor (alignment kept), along z by a
 //! larger n. Structures made *on* the lattice (unions, differences, margins) use at

@@ -460,6 +460,41 @@ fn finish(out: &mut StructureSamples, sampled: usize, t: Tally, label: &str) {
     }
 }
 
+/// Warn about the part of a structure (its contour volume) left out by a lattice cut
+/// to the dose grid (`finish` cannot see it: the cut cells were never rasterised).
+fn note_outside(out: &mut StructureSamples, label: &str) {
+    let outside = out.volume_cc - out.volume_in_grid_cc;
+    if outside > 1e-6 * out.volume_cc.max(1e-9) && outside > 1e-9 {
+        out.warnings.push(format!(
+            "{label}: {outside:.3} cc ({:.1}%) lies outside the dose grid and was not sampled",
+            100.0 * outside / out.volume_cc
+        ));
+    }
+}
+
+/// The part of `lattice` whose cell centres lie in the box of dose voxel centres, with
+/// [`locate`]'s tolerance (exactly the cells the sampler would keep), or `None`.
+fn clip_to_grid(lattice: &Lattice, grid: &DoseGrid) -> Option<Lattice> {
+    let mut origin = lattice.origin;
+    let mut dims = lattice.dims;
+    for (a, v) in [&grid.x, &grid.y, &grid.z].into_iter().enumerate() {
+        let (g0, g1) = (*v.first()? - 1e-6, *v.last()? + 1e-6);
+        let (o, s, n) = (lattice.origin[a], lattice.spacing[a], lattice.dims[2 - a]);
+        // Cell k is centred at o + k·s.
+        let k0 = ((g0 - o) / s).ceil().max(0.0);
+        let k1 = ((g1 - o) / s).floor().min(n as f64 - 1.0);
+        if k1 < k0 || k1.is_nan() || k0.is_nan() {
+            return None;
+        }
+        origin[a] = o + k0 * s;
+        dims[2 - a] = (k1 - k0) as usize + 1;
+    }
+    if dims == lattice.dims {
+        return Some(lattice.clone());
+    }
+    Lattice::new(origin, lattice.spacing, dims).ok()
+}
+
 /// Counts the samples pushed through it.
 struct Counted<S> {
     sink: S,
@@ -791,7 +826,9 @@ pub(crate) fn lattice_for_stacks(
     // across the structure, so a threshold isodose parallel to the cells misplaces at
     // most ~1/80 of the volume. A large structure (the body) then gets one cell per
     // contour slab instead of two: half the samples, same accuracy. Small structures
-    // are refined further below, towards cubic cells.
+    // are refined further below, towards cubic cells. (Cells of several thin contour
+    // slabs under a coarse dose grid were tried: fewer samples, but rasterising costs
+    // per slab, and mixing slabs in a cell is slower, so no faster.)
     let target = spacing_z.min(dz).min((max[2] - min[2]) / 40.0);
     let n0 = (spacing_z / target - 1e-9).ceil().max(1.0);
     let (mut r, mut n) = (1.0, n0);
@@ -878,19 +915,28 @@ pub fn sample_structure_into<S: CellSink>(
         ..Default::default()
     };
     let mut warnings = stack.warnings.clone();
+    let label = label(Some(structure.roi_number), &structure.name);
     let sink = match lattice_for_stacks(&[&stack], grid, opts) {
-        Ok(Some(lattice)) => {
+        Ok(Some(whole)) => {
             out.volume_cc = stack.volume_mm3() / 1000.0;
-            let (lo, hi) = dose_range_around(grid, &lattice);
-            let sink = sample_stack(
-                &stack,
-                &lattice,
-                grid,
-                opts,
-                &mut out,
-                || init(lo, hi),
-                &merge,
-            );
+            // Only cells centred inside the dose grid are sampled: the lattice is cut to
+            // them, so a body or brain reaching far beyond a small (SRS) dose grid is not
+            // rasterised where no dose is.
+            let sink = match clip_to_grid(&whole, grid) {
+                Some(lattice) => {
+                    let (lo, hi) = dose_range_around(grid, &lattice);
+                    let init = || init(lo, hi);
+                    let s = sample_stack(&stack, &lattice, grid, opts, &mut out, init, &merge);
+                    if lattice != whole {
+                        note_outside(&mut out, &label);
+                    }
+                    s
+                }
+                None => {
+                    note_outside(&mut out, &label);
+                    None
+                }
+            };
             // Slab warnings first, as sample_dose orders them.
             warnings.append(&mut out.warnings);
             sink
