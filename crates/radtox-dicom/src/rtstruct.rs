@@ -3,6 +3,7 @@
 
 use crate::error::DicomError;
 use crate::object::{Attrs, Kind, Mode, expect_kind, open};
+use crate::raw::RawSet;
 use dicom_dictionary_std::tags;
 use radtox_model::{ContourPlane, IgnoredContour, Polygon, Structure, StructureSet};
 use rayon::prelude::*;
@@ -163,76 +164,103 @@ enum RoiContours {
 
 type Contours = (Vec<ContourPlane>, Vec<IgnoredContour>, Vec<String>);
 
+/// What one ContourSequence item gives.
+enum OneContour {
+    /// Not CLOSED_PLANAR: its geometric type.
+    Ignored(String),
+    /// Unusable (empty, not axial, degenerate): the warning.
+    Skipped(String),
+    /// A closed planar contour at z (mean of its points' z).
+    Closed(f64, Polygon),
+}
+
+fn read_contour(
+    c: &Attrs,
+    item: &RawSet,
+    n: usize,
+    roi_label: &str,
+) -> Result<OneContour, DicomError> {
+    let ctx = format!("{roi_label} contour {}", n + 1);
+    let k = c.with_context(item, &ctx);
+    let kind = k
+        .str_opt(tags::CONTOUR_GEOMETRIC_TYPE)
+        .unwrap_or_else(|| "CLOSED_PLANAR".to_string());
+    if kind != "CLOSED_PLANAR" {
+        return Ok(OneContour::Ignored(kind));
+    }
+    let mut data = Vec::new();
+    k.f64s_into(tags::CONTOUR_DATA, &mut data)?;
+    if data.len() % 3 != 0 {
+        return Err(k.bad(
+            tags::CONTOUR_DATA,
+            format!(
+                "{} numbers is not a whole number of (x, y, z) points",
+                data.len()
+            ),
+        ));
+    }
+    let points: Vec<[f64; 3]> = data.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect();
+    if points.is_empty() {
+        return Ok(OneContour::Skipped(format!("{ctx}: empty contour skipped")));
+    }
+    let z = points.iter().map(|p| p[2]).sum::<f64>() / points.len() as f64;
+    // Exports carry sub-micron jitter in z: keep the mean. A real spread means the
+    // contour is not axial (sagittal/coronal drawing), which the sampler cannot use.
+    let spread = points.iter().map(|p| (p[2] - z).abs()).fold(0.0, f64::max);
+    if spread > PLANE_TOLERANCE_MM {
+        return Ok(OneContour::Skipped(format!(
+            "{roi_label}: contour {} near z = {z:.2} mm is not axial (z varies by {:.3} mm): skipped",
+            n + 1,
+            2.0 * spread
+        )));
+    }
+    let polygon = Polygon {
+        points: points.iter().map(|p| [p[0], p[1]]).collect(),
+    };
+    let mut distinct: Vec<[f64; 2]> = Vec::new();
+    for p in &polygon.points {
+        if !distinct
+            .iter()
+            .any(|q| (q[0] - p[0]).abs() < 1e-9 && (q[1] - p[1]).abs() < 1e-9)
+        {
+            distinct.push(*p);
+            if distinct.len() >= 3 {
+                break;
+            }
+        }
+    }
+    if distinct.len() < 3 || polygon.signed_area().abs() < 1e-9 {
+        return Ok(OneContour::Skipped(format!(
+            "{roi_label}: degenerate contour {} at z = {z:.2} mm ({} points, zero area) skipped",
+            n + 1,
+            polygon.points.len()
+        )));
+    }
+    Ok(OneContour::Closed(z, polygon))
+}
+
 /// ContourSequence of one ROI → planes (CLOSED_PLANAR) or `ignored` (the other types),
 /// plus warnings for what was skipped.
 fn read_contours(c: &Attrs, roi_number: i32, name: &str) -> Result<Contours, DicomError> {
     let mut warnings = Vec::new();
-    let mut data = Vec::new();
     let roi_label = format!("ROI {roi_number} '{name}'");
     let mut contours: Vec<(f64, Polygon)> = Vec::new();
     let mut ignored: BTreeMap<String, usize> = BTreeMap::new();
-    for (n, item) in c.items(tags::CONTOUR_SEQUENCE).iter().enumerate() {
-        let ctx = format!("{roi_label} contour {}", n + 1);
-        let k = c.with_context(item, &ctx);
-        let kind = k
-            .str_opt(tags::CONTOUR_GEOMETRIC_TYPE)
-            .unwrap_or_else(|| "CLOSED_PLANAR".to_string());
-        if kind != "CLOSED_PLANAR" {
-            *ignored.entry(kind).or_default() += 1;
-            continue;
+    // Contours are independent and their decimal text is most of a structure set's
+    // reading time (a body has hundreds): parse them in parallel, then take the
+    // outcomes (and the first error) in the file's order.
+    let outcomes: Vec<Result<OneContour, DicomError>> = c
+        .items(tags::CONTOUR_SEQUENCE)
+        .par_iter()
+        .enumerate()
+        .map(|(n, item)| read_contour(c, item, n, &roi_label))
+        .collect();
+    for o in outcomes {
+        match o? {
+            OneContour::Ignored(kind) => *ignored.entry(kind).or_default() += 1,
+            OneContour::Skipped(why) => warnings.push(why),
+            OneContour::Closed(z, polygon) => contours.push((z, polygon)),
         }
-        data.clear();
-        k.f64s_into(tags::CONTOUR_DATA, &mut data)?;
-        if data.len() % 3 != 0 {
-            return Err(k.bad(
-                tags::CONTOUR_DATA,
-                format!(
-                    "{} numbers is not a whole number of (x, y, z) points",
-                    data.len()
-                ),
-            ));
-        }
-        let points: Vec<[f64; 3]> = data.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect();
-        if points.is_empty() {
-            warnings.push(format!("{ctx}: empty contour skipped"));
-            continue;
-        }
-        let z = points.iter().map(|p| p[2]).sum::<f64>() / points.len() as f64;
-        // Exports carry sub-micron jitter in z: keep the mean. A real spread means the
-        // contour is not axial (sagittal/coronal drawing), which the sampler cannot use.
-        let spread = points.iter().map(|p| (p[2] - z).abs()).fold(0.0, f64::max);
-        if spread > PLANE_TOLERANCE_MM {
-            warnings.push(format!(
-                "{roi_label}: contour {} near z = {z:.2} mm is not axial (z varies by {:.3} mm): skipped",
-                n + 1,
-                2.0 * spread
-            ));
-            continue;
-        }
-        let polygon = Polygon {
-            points: points.iter().map(|p| [p[0], p[1]]).collect(),
-        };
-        let mut distinct: Vec<[f64; 2]> = Vec::new();
-        for p in &polygon.points {
-            if !distinct
-                .iter()
-                .any(|q| (q[0] - p[0]).abs() < 1e-9 && (q[1] - p[1]).abs() < 1e-9)
-            {
-                distinct.push(*p);
-                if distinct.len() >= 3 {
-                    break;
-                }
-            }
-        }
-        if distinct.len() < 3 || polygon.signed_area().abs() < 1e-9 {
-            warnings.push(format!(
-                "{roi_label}: degenerate contour {} at z = {z:.2} mm ({} points, zero area) skipped",
-                n + 1,
-                polygon.points.len()
-            ));
-            continue;
-        }
-        contours.push((z, polygon));
     }
     contours.sort_by(|p, q| p.0.total_cmp(&q.0));
     // Merge contours whose z agree within the tolerance into one plane (mean z).
