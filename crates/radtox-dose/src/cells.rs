@@ -53,38 +53,30 @@ pub(crate) struct CellCurve {
     pub point_max: f64,
 }
 
-/// Σ and extremes of the valid samples of a range (the first pass).
+/// What the histogram needs before the first deposit: the dose range of the usable
+/// samples, whether there are any, and the largest weight.
 #[derive(Clone, Copy)]
-struct Summary {
+struct Extent {
     lo: f64,
     hi: f64,
-    total: f64,
-    dose_volume: f64,
-    samples: usize,
-    rejected: usize,
+    any: bool,
     /// Largest weight: a whole cell's volume when the structure has a whole cell.
     wmax: f32,
 }
 
-impl Summary {
-    const EMPTY: Summary = Summary {
+impl Extent {
+    const EMPTY: Extent = Extent {
         lo: f64::INFINITY,
         hi: f64::NEG_INFINITY,
-        total: 0.0,
-        dose_volume: 0.0,
-        samples: 0,
-        rejected: 0,
+        any: false,
         wmax: 0.0,
     };
 
-    fn merge(self, o: Summary) -> Summary {
-        Summary {
+    fn merge(self, o: Extent) -> Extent {
+        Extent {
             lo: self.lo.min(o.lo),
             hi: self.hi.max(o.hi),
-            total: self.total + o.total,
-            dose_volume: self.dose_volume + o.dose_volume,
-            samples: self.samples + o.samples,
-            rejected: self.rejected + o.rejected,
+            any: self.any || o.any,
             wmax: self.wmax.max(o.wmax),
         }
     }
@@ -131,49 +123,26 @@ pub(crate) fn cell_curve(dose: &[f32], spread: &[f32], weight: &[f32]) -> CellCu
     let n = dose.len().min(weight.len());
     let unmatched = dose.len().max(weight.len()) - n;
     let tasks = ranges(n);
-    let summarise = |range: std::ops::Range<usize>| {
-        let mut s = Summary::EMPTY;
+    // First pass: the range of the spreads (the histogram's edges) and the largest
+    // weight. Second: the deposits, in parallel chunks for large structures, each into
+    // its own histogram, which also counts, sums and rejects.
+    let extent = |range: std::ops::Range<usize>| {
+        let mut e = Extent::EMPTY;
         for (d, r, w) in cells(dose, spread, weight, range) {
-            if !usable(d, w) {
-                // A zero weight with a finite dose is a cell outside the contour, not
-                // bad input.
-                s.rejected += usize::from(!(d.is_finite() && w == 0.0));
-                continue;
+            if usable(d, w) {
+                e.lo = e.lo.min(f64::from(d - r));
+                e.hi = e.hi.max(f64::from(d + r));
+                e.any = true;
+                e.wmax = e.wmax.max(w);
             }
-            s.lo = s.lo.min(f64::from(d - r));
-            s.hi = s.hi.max(f64::from(d + r));
-            s.total += f64::from(w);
-            s.dose_volume += f64::from(d) * f64::from(w);
-            s.samples += 1;
-            s.wmax = s.wmax.max(w);
         }
-        s
+        e
     };
-    let Summary {
-        lo,
-        hi,
-        total,
-        dose_volume,
-        samples,
-        rejected,
-        wmax,
-    } = tasks
+    let Extent { lo, hi, any, wmax } = tasks
         .par_iter()
-        .map(|r| summarise(r.clone()))
-        .reduce(|| Summary::EMPTY, Summary::merge);
-    if samples == 0 {
-        return CellCurve {
-            dose: Vec::new(),
-            at_cc: Vec::new(),
-            total_cc: 0.0,
-            mean: f64::NAN,
-            samples: 0,
-            rejected: rejected + unmatched,
-            point_min: f64::NAN,
-            point_max: f64::NAN,
-        };
-    }
-    // Large structures deposit in parallel chunks, each into its own histogram.
+        .map(|r| extent(r.clone()))
+        .reduce(|| Extent::EMPTY, Extent::merge);
+    let (lo, hi) = if any { (lo, hi) } else { (0.0, 0.0) };
     let fill = |range: std::ops::Range<usize>| {
         let mut h = CellHistogram::new(lo, hi);
         // Cells of at least half a whole cell's volume have their centre inside (for
@@ -188,9 +157,7 @@ pub(crate) fn cell_curve(dose: &[f32], spread: &[f32], weight: &[f32]) -> CellCu
         .map(fill)
         .reduce_with(CellHistogram::merged)
         .unwrap_or_else(|| CellHistogram::new(lo, hi));
-    h.rejected = rejected + unmatched;
-    // Sums taken in the first pass, in the samples' order.
-    (h.total, h.dose_volume) = (total, dose_volume);
+    h.rejected += unmatched;
     h.curve()
 }
 

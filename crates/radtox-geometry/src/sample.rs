@@ -451,11 +451,16 @@ fn finish(out: &mut StructureSamples, sampled: usize, t: Tally, label: &str) {
         (t.all_cc - t.dropped_cc).max(0.0)
     };
     out.volume_in_grid_cc = kept_cc;
-    let outside = t.all_cc - kept_cc;
-    if outside > 1e-6 * t.all_cc.max(1e-9) && outside > 1e-9 {
+    warn_outside(out, label, t.all_cc - kept_cc, t.all_cc);
+}
+
+/// Warn that `outside` cc of a structure of `of` cc was not sampled (if it is more than
+/// rounding).
+fn warn_outside(out: &mut StructureSamples, label: &str, outside: f64, of: f64) {
+    if outside > 1e-6 * of.max(1e-9) && outside > 1e-9 {
         out.warnings.push(format!(
             "{label}: {outside:.3} cc ({:.1}%) lies outside the dose grid and was not sampled",
-            100.0 * outside / t.all_cc
+            100.0 * outside / of
         ));
     }
 }
@@ -463,13 +468,8 @@ fn finish(out: &mut StructureSamples, sampled: usize, t: Tally, label: &str) {
 /// Warn about the part of a structure (its contour volume) left out by a lattice cut
 /// to the dose grid (`finish` cannot see it: the cut cells were never rasterised).
 fn note_outside(out: &mut StructureSamples, label: &str) {
-    let outside = out.volume_cc - out.volume_in_grid_cc;
-    if outside > 1e-6 * out.volume_cc.max(1e-9) && outside > 1e-9 {
-        out.warnings.push(format!(
-            "{label}: {outside:.3} cc ({:.1}%) lies outside the dose grid and was not sampled",
-            100.0 * outside / out.volume_cc
-        ));
-    }
+    let (outside, of) = (out.volume_cc - out.volume_in_grid_cc, out.volume_cc);
+    warn_outside(out, label, outside, of);
 }
 
 /// The part of `lattice` whose cell centres lie in the box of dose voxel centres, with
