@@ -638,7 +638,7 @@ pub fn analyze_plan(plan: &PlanData, opts: &AnalysisOptions) -> Result<Analysis,
         .flatten()
         .filter_map(|r| r.req.as_ref().ok().cloned())
         .collect();
-    let sample_dvh = |u: &Unit| sample_unit_dvh(u, grid, &opts.sampling);
+    let sample_dvh = |u: &Unit| sample_unit_dvh(u, grid, &opts.sampling, Domain::Physical);
     let reference = reference_dvh(
         structures,
         &units,
@@ -865,12 +865,14 @@ impl CellSink for DvhSink {
     }
 }
 
-/// The unit's physical DVH, built while sampling: its samples are never held, so the
-/// analysis needs little more memory than the dose grid.
+/// The unit's DVH of `grid` (physical dose, or a summed EQD2/BED course grid in
+/// `domain`), built while sampling: its samples are never held, so the analysis needs
+/// little more memory than the dose grid.
 fn sample_unit_dvh(
     u: &Unit,
     grid: &DoseGrid,
     opts: &SamplingOptions,
+    domain: Domain,
 ) -> (SampleSummary, Option<Dvh>) {
     let init = |lo: f32, hi: f32| DvhSink(CellHistogram::new(f64::from(lo), f64::from(hi)));
     let merge = |a: DvhSink, b: DvhSink| DvhSink(a.0.merged(b.0));
@@ -880,7 +882,7 @@ fn sample_unit_dvh(
         _ => (sample_unit_on(u, grid, opts), None),
     };
     let count = sink.as_ref().map_or(0, |k| k.0.sample_count());
-    let dvh = sink.map(|k| Dvh::from_cell_histogram(k.0, Domain::Physical));
+    let dvh = sink.map(|k| Dvh::from_cell_histogram(k.0, domain));
     let mut summary = SampleSummary::of(s);
     summary.count = count;
     (summary, dvh.filter(|d| !d.is_empty()))
@@ -1188,13 +1190,9 @@ fn domain_dvh(
             .ok_or_else(|| "no summed course grid for this α/β".to_string())?
             .as_ref()
             .map_err(Clone::clone)?;
-        let s = sample_unit_on(u, g, lq.sampling);
-        return Ok(Dvh::from_cells_in(
-            &s.dose_gy,
-            &s.spread_gy,
-            &s.weight_cc,
-            domain,
-        ));
+        let (_, dvh) = sample_unit_dvh(u, g, lq.sampling, domain);
+        // No samples: an empty DVH, whose metrics say so.
+        return Ok(dvh.unwrap_or_else(|| Dvh::from_cells_in(&[], &[], &[], domain)));
     }
     let n = lq.fractions.ok_or_else(|| {
         "the number of fractions is unknown (the plan gives none): give --fractions N, an RT Plan with fractions, or [fractionation] in the pipeline".to_string()
