@@ -1,4 +1,4 @@
-//! Time the readers: `cargo run --release --example timing -- PATH [N]`.
+//! Time the readers: `cargo run --release -p radtox-dicom --example read_timing -- PATH [N]`.
 //!
 //! PATH a file: times `read_rt_dose` on it. PATH a directory: times `discover` and
 //! `scan_directory`,
