@@ -78,20 +78,25 @@ fn cap(r: f64, h: f64) -> f64 {
     PI * h * h * (3.0 * r - h) / 3.0
 }
 
-/// Dose D such that the hottest `frac` of a sphere receives at least D (gradient G).
-fn sphere_dx(r: f64, frac: f64) -> f64 {
-    // cap(h)/V = frac, the cap on the hot side; bisection on h.
-    let v = 4.0 / 3.0 * PI * r.powi(3);
+/// Height of the cap of a sphere of radius r holding `v_mm3` (bisection).
+fn cap_height(r: f64, v_mm3: f64) -> f64 {
     let (mut lo, mut hi) = (0.0, 2.0 * r);
     for _ in 0..100 {
         let mid = 0.5 * (lo + hi);
-        if cap(r, mid) / v < frac {
+        if cap(r, mid) < v_mm3 {
             lo = mid
         } else {
             hi = mid
         }
     }
-    D0 + G * (r - 0.5 * (lo + hi))
+    0.5 * (lo + hi)
+}
+
+/// Dose D such that the hottest `frac` of a sphere receives at least D (gradient G):
+/// the dose at the base of the cap, on the hot side, holding that fraction.
+fn sphere_dx(r: f64, frac: f64) -> f64 {
+    let v = 4.0 / 3.0 * PI * r.powi(3);
+    D0 + G * (r - cap_height(r, frac * v))
 }
 
 fn within(name: &str, got: f64, want: f64, rel: f64, abs: f64) {
@@ -352,18 +357,7 @@ fn near_maximum_doses_in_a_steep_gradient() {
         let r: f64 = (cc * 1000.0 * 3.0 / (4.0 * PI)).cbrt();
         let c = [0.41, -0.77, 0.13];
         // D such that the hottest v cc receive at least D: the cap of that volume.
-        let dose_at = |v_cc: f64| {
-            let (mut lo, mut hi) = (0.0, 2.0 * r);
-            for _ in 0..100 {
-                let m = 0.5 * (lo + hi);
-                if cap(r, m) < v_cc * 1000.0 {
-                    lo = m
-                } else {
-                    hi = m
-                }
-            }
-            centre_dose + g * (r - 0.5 * (lo + hi))
-        };
+        let dose_at = |v_cc: f64| centre_dose + g * (r - cap_height(r, v_cc * 1000.0));
         for axis in 0..2 {
             for grid_mm in [1.0, 2.0, 3.0] {
                 let s = spec(

@@ -57,22 +57,7 @@ fn read_slice(path: &Path) -> Result<Slice, DicomError> {
             format!("multi-frame CT ({n} frames); one slice per file is expected"),
         ));
     }
-    let rows = a.usize(tags::ROWS)?;
-    let columns = a.usize(tags::COLUMNS)?;
-    if rows == 0 || columns == 0 {
-        return Err(a.bad(
-            tags::ROWS,
-            format!("{rows} rows × {columns} columns is empty"),
-        ));
-    }
-    if let Some(spp) = a.int_opt(tags::SAMPLES_PER_PIXEL)?
-        && spp != 1
-    {
-        return Err(a.bad(
-            tags::SAMPLES_PER_PIXEL,
-            format!("{spp}: CT has 1 sample per pixel"),
-        ));
-    }
+    let (rows, columns) = a.grey_image_size("a CT slice")?;
     let bits = a.usize(tags::BITS_ALLOCATED)?;
     if !matches!(bits, 8 | 16 | 32) {
         return Err(DicomError::unsupported(

@@ -51,22 +51,7 @@ pub fn read_rt_dose(path: &Path) -> Result<RtDose, DicomError> {
     let a = opened.attrs(path);
     let mut warnings = opened.warnings.clone();
 
-    let rows = a.usize(tags::ROWS)?;
-    let columns = a.usize(tags::COLUMNS)?;
-    if rows == 0 || columns == 0 {
-        return Err(a.bad(
-            tags::ROWS,
-            format!("grid of {rows} rows × {columns} columns is empty"),
-        ));
-    }
-    if let Some(spp) = a.int_opt(tags::SAMPLES_PER_PIXEL)?
-        && spp != 1
-    {
-        return Err(a.bad(
-            tags::SAMPLES_PER_PIXEL,
-            format!("{spp}: a dose grid has 1 sample per pixel"),
-        ));
-    }
+    let (rows, columns) = a.grey_image_size("a dose grid")?;
     let bits = a.usize(tags::BITS_ALLOCATED)?;
     if bits != 16 && bits != 32 {
         return Err(DicomError::unsupported(

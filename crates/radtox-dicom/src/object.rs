@@ -593,6 +593,29 @@ impl<'a> Attrs<'a> {
         usize::try_from(v).map_err(|_| self.bad(tag, format!("{v} is negative")))
     }
 
+    /// (Rows, Columns) of a single-sample (grey-level) image such as an RT Dose grid or
+    /// a CT slice, `what` naming it in the errors: both positive, SamplesPerPixel 1
+    /// when given.
+    pub fn grey_image_size(&self, what: &str) -> Result<(usize, usize), DicomError> {
+        let rows = self.usize(tags::ROWS)?;
+        let columns = self.usize(tags::COLUMNS)?;
+        if rows == 0 || columns == 0 {
+            return Err(self.bad(
+                tags::ROWS,
+                format!("{what} of {rows} rows × {columns} columns is empty"),
+            ));
+        }
+        if let Some(spp) = self.int_opt(tags::SAMPLES_PER_PIXEL)?
+            && spp != 1
+        {
+            return Err(self.bad(
+                tags::SAMPLES_PER_PIXEL,
+                format!("{spp}: {what} has 1 sample per pixel"),
+            ));
+        }
+        Ok((rows, columns))
+    }
+
     pub fn i32_opt(&self, tag: Tag) -> Result<Option<i32>, DicomError> {
         match self.int_opt(tag)? {
             None => Ok(None),
