@@ -164,6 +164,35 @@ fn slope_at(v: &[f64], p: f64, half_cell: f64) -> Slope {
     }
 }
 
+/// Which lattice x positions are *plain* (centred exactly on dose column `i`, with the
+/// central-difference stencil `i − 1 → i + 1` of one common 1/distance, and the
+/// previous position on column `i − 1`), as prefix counts, and that 1/distance: a run of
+/// plain cells is sampled by [`Columns::cells_on_voxels`]. A lattice coarser or finer than
+/// the dose grid, or offset from it, has no plain positions.
+fn plain_positions(tx: &[Option<(usize, usize, f32)>], sx: &[Slope]) -> (Vec<usize>, f32) {
+    let inv = sx
+        .iter()
+        .zip(tx)
+        .find_map(|(s, t)| t.filter(|t| t.2 == 0.0 && s.a + 1 == t.0).map(|_| s.inv))
+        .unwrap_or(0.0);
+    let mut upto = Vec::with_capacity(tx.len() + 1);
+    upto.push(0);
+    let mut prev: Option<usize> = None;
+    for (t, s) in tx.iter().zip(sx) {
+        let plain = t.is_some_and(|(i0, i1, w)| {
+            w == 0.0
+                && i1 == i0 + 1
+                && s.a + 1 == i0
+                && s.b == i0 + 1
+                && s.inv == inv
+                && prev.is_none_or(|p| p + 1 == i0)
+        });
+        prev = t.map(|t| t.0);
+        upto.push(upto.last().copied().unwrap_or(0) + usize::from(plain));
+    }
+    (upto, inv)
+}
+
 /// The dose grid seen from a lattice: interpolation indices and weights per lattice
 /// axis (the lattice is axis-aligned with the grid, so trilinear weights separate by
 /// axis: each lattice coordinate is located once, not once per sample), and the slope
@@ -184,6 +213,11 @@ struct Sampler<'a> {
     xi1: Vec<usize>,
     xw: Vec<f32>,
     sx: Vec<Slope>,
+    /// `plain_upto[i]`: how many of the lattice x positions before `i` are centred on a
+    /// dose column with the same central-difference stencil as their neighbours (see
+    /// [`Columns::cells_on_voxels`]); `plain_inv` that stencil's 1/distance.
+    plain_upto: Vec<usize>,
+    plain_inv: f32,
     /// Lattice cell edges (mm), x, y, z.
     cell: [f32; 3],
     cell_cc: f64,
@@ -231,6 +265,8 @@ impl<'a> Sampler<'a> {
         let tx = locate_all(&grid.x, 0);
         let xa = tx.iter().position(|t| t.is_some()).unwrap_or(tx.len());
         let xb = tx.iter().rposition(|t| t.is_some()).map_or(xa, |i| i + 1);
+        let sx = slopes(&grid.x, 0);
+        let (plain_upto, plain_inv) = plain_positions(&tx, &sx);
         Ok(Sampler {
             dose,
             nx,
@@ -244,7 +280,9 @@ impl<'a> Sampler<'a> {
             xi0: tx.iter().map(|t| t.map_or(0, |t| t.0)).collect(),
             xi1: tx.iter().map(|t| t.map_or(0, |t| t.1)).collect(),
             xw: tx.iter().map(|t| t.map_or(0.0, |t| t.2)).collect(),
-            sx: slopes(&grid.x, 0),
+            sx,
+            plain_upto,
+            plain_inv,
             cell: lattice.spacing.map(|v| v as f32),
             cell_cc: lattice.cell_volume_cc(),
         })
@@ -268,6 +306,9 @@ impl<'a> Sampler<'a> {
         // slopes read.
         let mut cmin = vec![0f32; nx];
         let mut cmax = vec![0f32; nx];
+        // The current run's cells inside the grid: dose and spread.
+        let mut dose_run: Vec<f32> = Vec::with_capacity(nx);
+        let mut spread_run: Vec<f32> = Vec::with_capacity(nx);
         for r in runs {
             let len = r.len as usize;
             let fr = fractions.get(r.offset..r.offset + len).unwrap_or(&[]);
@@ -375,32 +416,118 @@ impl<'a> Sampler<'a> {
                 cmax[i] = v00[i].max(v01[i]).max(v10[i].max(v11[i])).max(a.max(b));
             }
             let fin = fr.get(k0..k1).unwrap_or(&[]);
-            let col = |a: &[f32], i: usize| a.get(i.wrapping_sub(lo)).copied().unwrap_or(0.0);
-            for (&f, (((&x0, &x1), &wx), sl)) in
-                fin.iter().zip(xs0.iter().zip(xs1).zip(xws).zip(xsl))
-            {
-                let dose = lerp(col(val, x0), col(val, x1), wx);
-                let gx = (col(val, sl.b) - col(val, sl.a)) * sl.inv * cx;
-                let gy = lerp(col(gyc, x0), col(gyc, x1), wx);
-                let gz = lerp(col(gzc, x0), col(gzc, x1), wx);
-                // The linearised spread must not reach beyond the voxels the dose is
-                // interpolated from (it would where the slope changes at a voxel
-                // centre, e.g. at a dose plateau): trilinear dose never does.
-                let lowest = col(cmin, x0)
-                    .min(col(cmin, x1))
-                    .min(col(cmin, sl.a).min(col(cmin, sl.b)));
-                let highest = col(cmax, x0)
-                    .max(col(cmax, x1))
-                    .max(col(cmax, sl.a).max(col(cmax, sl.b)));
-                let spread = (0.5 * (gx * gx + gy * gy + gz * gz).sqrt())
-                    .min(highest - dose)
-                    .min(dose - lowest)
-                    .max(0.0);
-                sink.push(dose, spread, f * cc, f);
+            let cols = Columns {
+                val: &*val,
+                gy: &*gyc,
+                gz: &*gzc,
+                min: &*cmin,
+                max: &*cmax,
+            };
+            let (xs, xe) = (ix0 + k0, ix0 + k1);
+            let plain = self.plain_upto.get(xe).zip(self.plain_upto.get(xs));
+            if plain.is_some_and(|(e, s)| e - s == xe - xs) {
+                // Cell k reads dose columns lo + k, lo + k + 1 and lo + k + 2 (its own
+                // and its neighbours): the slope stencil starts the column range.
+                cols.cells_on_voxels(self.plain_inv, cx, &mut dose_run, &mut spread_run);
+            } else {
+                dose_run.clear();
+                spread_run.clear();
+                let cells = xs0.iter().zip(xs1).zip(xws).zip(xsl).take(fin.len());
+                for (((&x0, &x1), &wx), sl) in cells {
+                    let (dose, spread) = cols.cell(lo, x0, x1, wx, sl, cx);
+                    dose_run.push(dose);
+                    spread_run.push(spread);
+                }
             }
+            sink.push_run(&dose_run, &spread_run, fin, cc);
         }
         t
     }
+}
+
+/// Per dose column of a run's row: the dose, its ∂/∂y and ∂/∂z (already scaled by the
+/// cell's edges) at the row's (y, z), and the lowest and highest of the voxels these
+/// read. Slices start at dose column `lo` (see [`Sampler::sample_runs`]).
+struct Columns<'c> {
+    val: &'c [f32],
+    gy: &'c [f32],
+    gz: &'c [f32],
+    min: &'c [f32],
+    max: &'c [f32],
+}
+
+impl Columns<'_> {
+    /// Dose and spread of a cell between dose columns `x0` and `x1` (weight `wx` of
+    /// `x1`), its x slope from the stencil `sl`, `cx` the cell's x edge.
+    #[inline]
+    fn cell(&self, lo: usize, x0: usize, x1: usize, wx: f32, sl: &Slope, cx: f32) -> (f32, f32) {
+        let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
+        let col = |a: &[f32], i: usize| a.get(i.wrapping_sub(lo)).copied().unwrap_or(0.0);
+        let dose = lerp(col(self.val, x0), col(self.val, x1), wx);
+        let gx = (col(self.val, sl.b) - col(self.val, sl.a)) * sl.inv * cx;
+        let gy = lerp(col(self.gy, x0), col(self.gy, x1), wx);
+        let gz = lerp(col(self.gz, x0), col(self.gz, x1), wx);
+        // The linearised spread must not reach beyond the voxels the dose is
+        // interpolated from (it would where the slope changes at a voxel centre, e.g.
+        // at a dose plateau): trilinear dose never does.
+        let lowest = col(self.min, x0)
+            .min(col(self.min, x1))
+            .min(col(self.min, sl.a).min(col(self.min, sl.b)));
+        let highest = col(self.max, x0)
+            .max(col(self.max, x1))
+            .max(col(self.max, sl.a).max(col(self.max, sl.b)));
+        (dose, spread(gx, gy, gz, dose, lowest, highest))
+    }
+
+    /// [`Columns::cell`] for a run of cells centred on consecutive dose columns
+    /// (lattice x = dose x, so `wx` = 0, `x1` = `x0` + 1, and the central difference
+    /// `x0 − 1 → x0 + 1` of 1/distance `inv`; `cx` the cell's x edge), column `lo` being
+    /// the left neighbour of the first cell. The same arithmetic without the
+    /// per-cell indices, so that it vectorises: most cells of large structures (a body,
+    /// lungs) are sampled here.
+    fn cells_on_voxels(
+        &self,
+        inv: f32,
+        cx: f32,
+        dose_run: &mut Vec<f32>,
+        spread_run: &mut Vec<f32>,
+    ) {
+        let m = self.val.len().saturating_sub(2);
+        dose_run.resize(m, 0.0);
+        spread_run.resize(m, 0.0);
+        // Each array as seen from a cell's left neighbour, itself and right neighbour.
+        let parts = |a| shifted_by_0_1_2(a, m);
+        let ([vl, vc, vr], [_, gy, _], [_, gz, _]) =
+            (parts(self.val), parts(self.gy), parts(self.gz));
+        let ([nl, nc, nr], [xl, xc, xr]) = (parts(self.min), parts(self.max));
+        let all = [vl, vc, vr, gy, gz, nl, nc, nr, xl, xc, xr];
+        if all.iter().any(|a| a.len() != m) {
+            return;
+        }
+        for k in 0..m {
+            let dose = vc[k];
+            let gx = (vr[k] - vl[k]) * inv * cx;
+            let lowest = nc[k].min(nr[k]).min(nl[k].min(nr[k]));
+            let highest = xc[k].max(xr[k]).max(xl[k].max(xr[k]));
+            dose_run[k] = dose;
+            spread_run[k] = spread(gx, gy[k], gz[k], dose, lowest, highest);
+        }
+    }
+}
+
+/// The three length-`m` windows of `a` starting at 0, 1 and 2 (empty if `a` is short).
+fn shifted_by_0_1_2(a: &[f32], m: usize) -> [&[f32]; 3] {
+    [0, 1, 2].map(|o| a.get(o..o + m).unwrap_or(&[]))
+}
+
+/// Half-width of the uniform distribution with the variance of a linear dose of
+/// slopes (× cell edges) `gx, gy, gz` over a cell, kept within `[lowest, highest]`.
+#[inline(always)]
+fn spread(gx: f32, gy: f32, gz: f32, dose: f32, lowest: f32, highest: f32) -> f32 {
+    (0.5 * (gx * gx + gy * gy + gz * gz).sqrt())
+        .min(highest - dose)
+        .min(dose - lowest)
+        .max(0.0)
 }
 
 /// Receives the cell samples of a structure as they are made, so that a caller that
@@ -412,6 +539,16 @@ pub trait CellSink: Send {
     /// of the cell inside the structure (a cell mostly outside has its centre, and so
     /// its dose, outside too: sinks keep it out of Min and Max).
     fn push(&mut self, dose_gy: f32, spread_gy: f32, weight_cc: f32, fraction: f32);
+
+    /// A run of cells of one lattice row, in order: cell `k` has dose `dose_gy[k]`,
+    /// spread `spread_gy[k]` and `fraction[k]` of a cell of `cell_cc` cc inside the
+    /// structure (weight `fraction[k] · cell_cc`). The default pushes them one by one;
+    /// a sink may take the run at once (faster: see `radtox_dose::CellHistogram::add_run`).
+    fn push_run(&mut self, dose_gy: &[f32], spread_gy: &[f32], fraction: &[f32], cell_cc: f32) {
+        for ((&d, &r), &f) in dose_gy.iter().zip(spread_gy).zip(fraction) {
+            self.push(d, r, f * cell_cc, f);
+        }
+    }
 }
 
 /// Samples under construction: dose, spread and weight per cell, in step.
@@ -506,6 +643,12 @@ impl<S: CellSink> CellSink for Counted<S> {
     fn push(&mut self, dose_gy: f32, spread_gy: f32, weight_cc: f32, fraction: f32) {
         self.n += 1;
         self.sink.push(dose_gy, spread_gy, weight_cc, fraction);
+    }
+
+    #[inline]
+    fn push_run(&mut self, dose_gy: &[f32], spread_gy: &[f32], fraction: &[f32], cell_cc: f32) {
+        self.n += dose_gy.len().min(spread_gy.len()).min(fraction.len());
+        self.sink.push_run(dose_gy, spread_gy, fraction, cell_cc);
     }
 }
 

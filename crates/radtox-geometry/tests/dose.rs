@@ -190,3 +190,41 @@ fn volume_in_grid_when_structure_sticks_out() {
     assert!(out.volume_in_grid_cc == 0.0);
     assert!(rel(out.volume_cc, sphere_volume(5.0) / 1000.0).abs() < 0.02);
 }
+
+#[test]
+fn cells_on_dose_voxels_match_cells_just_off_them() {
+    // A lattice of the dose grid's own voxels takes the sampler's fast path (no x
+    // interpolation); a lattice shifted by 1e-6 of a voxel takes the general one. A
+    // non-linear dose: their doses and spreads must agree to that shift, and the
+    // doses on the voxels must be the voxel values themselves.
+    let c = [0.5, 1.5, -2.0];
+    let g = grid_around(c, 16.0, 2.0, |x, y, z| {
+        10.0 + (0.2 * x).sin() * 5.0 + 0.01 * y * y + (0.3 * z).cos() + 0.02 * x * z
+    });
+    let s = sphere(c, 10.0, 2.0, 0.0);
+    let params = SamplingOptions::default().slab_params(&g);
+    let sample = |shift: f64| {
+        let origin = [g.x[2] + shift, g.y[2], g.z[2]];
+        let dims = [g.z.len() - 4, g.y.len() - 4, g.x.len() - 4];
+        let lattice = Lattice::new(origin, [2.0, 2.0, 2.0], dims).unwrap();
+        let occ = rasterize(&s, &lattice, &params, 1).unwrap();
+        (sample_dose(&occ, &g), occ)
+    };
+    let ((on, occ), (off, _)) = (sample(0.0), sample(2e-6));
+    assert!(on.dose_gy.len() > 500);
+    assert_eq!(on.dose_gy.len(), off.dose_gy.len());
+    for (k, ([iz, iy, ix], _)) in occ.cells().enumerate() {
+        let voxel = g.dose[[iz + 2, iy + 2, ix + 2]];
+        assert_eq!(on.dose_gy[k], voxel, "cell {iz},{iy},{ix}");
+        assert!((on.dose_gy[k] - off.dose_gy[k]).abs() < 1e-4);
+        assert!(
+            (on.spread_gy[k] - off.spread_gy[k]).abs() < 1e-4,
+            "cell {iz},{iy},{ix}: spread {} vs {}",
+            on.spread_gy[k],
+            off.spread_gy[k]
+        );
+    }
+    // The spreads are not trivially zero: the field varies by ~0.5 Gy per voxel.
+    let mean_spread = on.spread_gy.iter().sum::<f32>() / on.spread_gy.len() as f32;
+    assert!(mean_spread > 0.05, "mean spread {mean_spread}");
+}
