@@ -652,11 +652,13 @@ impl<S: CellSink> CellSink for Counted<S> {
     }
 }
 
-/// Parallel tasks for sampling `cells` cells into sinks: one per ~250 000 cells, at
-/// most four per thread. A sink may be large (a DVH histogram is 256 KiB) and
-/// structures are sampled in parallel anyway: only large ones are worth splitting.
+/// Parallel tasks for sampling `cells` cells into sinks: one per ~100 000 cells, at
+/// most four per thread. A sink may be large (a DVH histogram is 256 KiB, ≈ 30 µs to
+/// zero and merge) and structures are sampled in parallel anyway: only large ones are
+/// worth splitting, but finely enough that the largest (a body of ~10⁶ cells, sampled
+/// last) does not leave one thread working alone at the end.
 fn sink_tasks(cells: usize) -> usize {
-    (cells / 250_000).clamp(1, 4 * rayon::current_num_threads())
+    (cells / 100_000).clamp(1, 4 * rayon::current_num_threads())
 }
 
 /// Lowest and highest dose (Gy) of the grid voxels around `lattice`'s box (one voxel
@@ -682,8 +684,10 @@ pub fn dose_range_around(grid: &DoseGrid, lattice: &Lattice) -> (f32, f32) {
                 (lo.min(v), hi.max(v))
             });
     };
-    // Row by row over contiguous slices, eight lanes (vectorised; NaN never wins a
-    // min/max against a number, so non-finite voxels drop out except ±∞).
+    // Row by row over contiguous slices, eight lanes. A NaN voxel fails both
+    // comparisons and never replaces a bound, so non-finite voxels drop out except ±∞;
+    // written as comparisons (not f32::min/max, whose NaN rule costs extra
+    // instructions) the loop compiles to plain vector min/max.
     let mut lo = [f32::INFINITY; 8];
     let mut hi = [f32::NEG_INFINITY; 8];
     for z in z0..=z1 {
@@ -693,13 +697,13 @@ pub fn dose_range_around(grid: &DoseGrid, lattice: &Lattice) -> (f32, f32) {
             let mut chunks = row.chunks_exact(8);
             for c in &mut chunks {
                 for k in 0..8 {
-                    lo[k] = lo[k].min(c[k]);
-                    hi[k] = hi[k].max(c[k]);
+                    lo[k] = if c[k] < lo[k] { c[k] } else { lo[k] };
+                    hi[k] = if c[k] > hi[k] { c[k] } else { hi[k] };
                 }
             }
             for &v in chunks.remainder() {
-                lo[0] = lo[0].min(v);
-                hi[0] = hi[0].max(v);
+                lo[0] = if v < lo[0] { v } else { lo[0] };
+                hi[0] = if v > hi[0] { v } else { hi[0] };
             }
         }
     }
