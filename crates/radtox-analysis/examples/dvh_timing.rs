@@ -9,6 +9,9 @@ impl CellSink for Sink {
     fn push(&mut self, d: f32, r: f32, w: f32, f: f32) {
         self.0.add_cell(d, r, w, f >= 0.5);
     }
+    fn push_run(&mut self, d: &[f32], r: &[f32], f: &[f32], cc: f32) {
+        self.0.add_run(d, r, f, cc);
+    }
 }
 
 fn main() {

@@ -343,7 +343,11 @@ struct Fractions {
 /// `opts.courses`), then [`analyze_plan`].
 pub fn analyze(inputs: &PlanInputs, opts: &AnalysisOptions) -> Result<Analysis, AnalysisError> {
     let plan = read_plan(inputs, &opts.courses)?;
-    analyze_plan(&plan, opts)
+    let analysis = analyze_plan(&plan, opts);
+    // Freeing the dose grid and the contours takes about a millisecond (unmapping the
+    // grid's pages): let another thread do it while the caller writes the results.
+    rayon::spawn(move || drop(plan));
+    analysis
 }
 
 /// Analyse a plan already in memory, whatever it was read from: the DICOM files of
@@ -862,6 +866,11 @@ impl CellSink for DvhSink {
     fn push(&mut self, dose_gy: f32, spread_gy: f32, weight_cc: f32, fraction: f32) {
         self.0
             .add_cell(dose_gy, spread_gy, weight_cc, fraction >= 0.5);
+    }
+
+    #[inline]
+    fn push_run(&mut self, dose_gy: &[f32], spread_gy: &[f32], fraction: &[f32], cell_cc: f32) {
+        self.0.add_run(dose_gy, spread_gy, fraction, cell_cc);
     }
 }
 

@@ -271,6 +271,54 @@ impl CellHistogram {
         );
     }
 
+    /// Adds a run of cells: cell `k` has dose `dose[k]` ± `spread[k]` and `fraction[k]`
+    /// of a cell of `cell_cc` cc inside the structure (its centre inside when the
+    /// fraction is at least ½). The same, bit for bit, as [`CellHistogram::add_cell`]
+    /// for each cell in order (weight `fraction · cell_cc`), faster: the edge positions
+    /// of a block of cells are computed first in a loop without branches, which the
+    /// compiler vectorises, then the deposits.
+    pub fn add_run(&mut self, dose: &[f32], spread: &[f32], fraction: &[f32], cell_cc: f32) {
+        const BLOCK: usize = 64;
+        let n = dose.len().min(spread.len()).min(fraction.len());
+        let mut edges = EdgeBlock::<BLOCK>::default();
+        for start in (0..n).step_by(BLOCK) {
+            let end = (start + BLOCK).min(n);
+            let (Some(d), Some(r), Some(f)) = (
+                dose.get(start..end),
+                spread.get(start..end),
+                fraction.get(start..end),
+            ) else {
+                return;
+            };
+            if self.d2.is_empty() {
+                for ((&d, &r), &f) in d.iter().zip(r).zip(f) {
+                    self.add_cell(d, r, f * cell_cc, f >= 0.5);
+                }
+                continue;
+            }
+            edges.fill(d, r, self.lo32, self.inv32);
+            for (k, (&d, &f)) in d.iter().zip(f).enumerate() {
+                let w = f * cell_cc;
+                if !usable(d, w) {
+                    self.add_cell(d, r.get(k).copied().unwrap_or(0.0), w, f >= 0.5);
+                    continue;
+                }
+                if f >= 0.5 {
+                    self.point_min = self.point_min.min(d);
+                    self.point_max = self.point_max.max(d);
+                } else {
+                    self.edge_min = self.edge_min.min(d);
+                    self.edge_max = self.edge_max.max(d);
+                }
+                let w64 = f64::from(w);
+                self.total += w64;
+                self.dose_volume += f64::from(d) * w64;
+                self.samples += 1;
+                edges.deposit(k, &mut self.d2, w64);
+            }
+        }
+    }
+
     /// Adds the samples of another histogram over the same range.
     pub fn merge(&mut self, o: &CellHistogram) {
         for (x, y) in self.d2.iter_mut().zip(&o.d2) {
@@ -459,6 +507,91 @@ fn deposit(d2: &mut [f64], ulo: f32, uhi: f32, w: f64) {
     add(k1 + 1, -gamma);
 }
 
+/// [`deposit`]'s edge positions for a block of up to `B` samples, computed together:
+/// first edge above the spread's low end `k0`, first edge at or above its high end
+/// `k1`, `1 / (uhi − ulo)` and `(k0 − ulo) / (uhi − ulo)`, with the same f32
+/// arithmetic as [`deposit`].
+struct EdgeBlock<const B: usize> {
+    k0: [i32; B],
+    k1: [i32; B],
+    per_edge: [f32; B],
+    first_part: [f32; B],
+}
+
+impl<const B: usize> Default for EdgeBlock<B> {
+    fn default() -> Self {
+        EdgeBlock {
+            k0: [0; B],
+            k1: [0; B],
+            per_edge: [0.0; B],
+            first_part: [0.0; B],
+        }
+    }
+}
+
+impl<const B: usize> EdgeBlock<B> {
+    /// The positions of samples `dose ± spread` on edges `lo32 + k / inv32`. Samples
+    /// that are not usable get meaningless positions (the caller skips them).
+    fn fill(&mut self, dose: &[f32], spread: &[f32], lo32: f32, inv32: f32) {
+        let top = INTERVALS as f32;
+        let cells = dose.iter().zip(spread).take(B);
+        let out = self
+            .k0
+            .iter_mut()
+            .zip(&mut self.k1)
+            .zip(&mut self.per_edge)
+            .zip(&mut self.first_part);
+        for ((&d, &r), (((k0, k1), pe), fp)) in cells.zip(out) {
+            let r = if r.is_finite() && r > 0.0 { r } else { 0.0 };
+            let u = (d - lo32) * inv32;
+            let half = r * inv32;
+            let ulo = (u - half).clamp(0.0, top);
+            let uhi = (u + half).clamp(0.0, top);
+            *k0 = ulo as i32 + 1;
+            let t = uhi as i32;
+            *k1 = if (t as f32) < uhi { t + 1 } else { t };
+            *pe = 1.0 / (uhi - ulo);
+            *fp = (*k0 as f32 - ulo) * *pe;
+        }
+    }
+
+    /// [`deposit`] of sample `k` with weight `w`, from its positions.
+    #[inline]
+    fn deposit(&self, k: usize, d2: &mut [f64], w: f64) {
+        let (Some(&k0), Some(&k1), Some(&pe), Some(&fp)) = (
+            self.k0.get(k),
+            self.k1.get(k),
+            self.per_edge.get(k),
+            self.first_part.get(k),
+        ) else {
+            return;
+        };
+        let mut add = |k: i32, v: f64| {
+            if let Some(s) = d2.get_mut(k as usize) {
+                *s += v;
+            }
+        };
+        if k1 <= k0 {
+            add(k0, w);
+            add(k0 + 1, -w);
+            return;
+        }
+        let alpha = w * f64::from(fp);
+        if k1 == k0 + 1 {
+            add(k0, alpha);
+            add(k0 + 1, w - 2.0 * alpha);
+            add(k0 + 2, alpha - w);
+            return;
+        }
+        let beta = w * f64::from(pe);
+        let gamma = w - alpha - beta * f64::from(k1 - 1 - k0);
+        add(k0, alpha);
+        add(k0 + 1, beta - alpha);
+        add(k1, gamma - beta);
+        add(k1 + 1, -gamma);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -550,6 +683,59 @@ mod tests {
         assert!((dvh.max() - 29.95).abs() < 1e-5 && (dvh.min() - 20.05).abs() < 1e-5);
         assert!(dvh.dose_at_volume_cc(0.001) <= dvh.max());
         assert!(dvh.dose_at_volume_cc(9.999) >= dvh.min());
+    }
+
+    #[test]
+    fn a_run_of_cells_adds_exactly_what_single_cells_add() {
+        // 300 cells (several blocks): doses over 0–20 Gy with point, sub-interval,
+        // one-edge and wide spreads, partial fractions, and samples `add_cell` rejects
+        // or repairs (NaN dose, NaN and negative spreads, zero fraction).
+        let n = 300;
+        let dose: Vec<f32> = (0..n)
+            .map(|k| {
+                if k == 17 {
+                    f32::NAN
+                } else {
+                    (k as f32 * 0.37) % 20.0
+                }
+            })
+            .collect();
+        let spread: Vec<f32> = (0..n)
+            .map(|k| match k % 5 {
+                0 => 0.0,
+                1 => 1e-5,
+                2 => 6e-4,
+                3 => 0.3 * (k % 7) as f32,
+                _ if k == 44 => f32::NAN,
+                _ => -1.0,
+            })
+            .collect();
+        let fraction: Vec<f32> = (0..n)
+            .map(|k| {
+                if k == 99 {
+                    0.0
+                } else {
+                    0.2 + 0.8 * ((k * 13) % 10) as f32 / 10.0
+                }
+            })
+            .collect();
+        let cc = 0.027;
+        let mut one = CellHistogram::new(-0.5, 20.5);
+        for k in 0..n {
+            one.add_cell(dose[k], spread[k], fraction[k] * cc, fraction[k] >= 0.5);
+        }
+        let mut run = CellHistogram::new(-0.5, 20.5);
+        run.add_run(&dose[..100], &spread[..100], &fraction[..100], cc);
+        run.add_run(&dose[100..], &spread[100..], &fraction[100..], cc);
+        assert_eq!((run.samples, run.rejected), (one.samples, one.rejected));
+        assert_eq!(run.samples, 298);
+        assert_eq!(run.d2, one.d2);
+        assert_eq!((run.total, run.dose_volume), (one.total, one.dose_volume));
+        assert_eq!(
+            (run.point_min, run.point_max),
+            (one.point_min, one.point_max)
+        );
+        assert_eq!((run.edge_min, run.edge_max), (one.edge_min, one.edge_max));
     }
 
     #[test]
