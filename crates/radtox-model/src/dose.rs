@@ -123,7 +123,22 @@ impl DoseGrid {
 
     /// Largest dose value in the grid.
     pub fn max_dose(&self) -> f32 {
-        self.dose.iter().copied().fold(0.0f32, f32::max)
+        let higher = |m: f32, v: f32| if v > m { v } else { m };
+        let Some(all) = self.dose.as_slice() else {
+            return self.dose.iter().copied().fold(0.0f32, higher);
+        };
+        // Eight lanes of compare-and-select (plain vector max; a NaN voxel is never
+        // the maximum, as with f32::max): the whole grid is scanned on the analysis's
+        // critical path.
+        let mut lanes = [0.0f32; 8];
+        let mut chunks = all.chunks_exact(8);
+        for c in &mut chunks {
+            for (l, &v) in lanes.iter_mut().zip(c) {
+                *l = higher(*l, v);
+            }
+        }
+        let tail = chunks.remainder().iter().copied().fold(0.0f32, higher);
+        lanes.into_iter().fold(tail, higher)
     }
 
     /// Dose at patient point `p = [x, y, z]` by trilinear interpolation between voxel
@@ -215,4 +230,39 @@ pub struct DoseInfo {
     pub referenced_beams: Vec<i32>,
     /// Orientation as read, e.g. "HFS-like [1,0,0,0,1,0]" (for reports).
     pub orientation: [f64; 6],
+}
+
+#[cfg(test)]
+mod max_dose_tests {
+    use super::*;
+
+    fn grid_of(values: Vec<f32>) -> DoseGrid {
+        let n = values.len();
+        let x = (0..n).map(|i| i as f64).collect();
+        DoseGrid::new(
+            x,
+            vec![0.0],
+            vec![0.0],
+            Array3::from_shape_vec((1, 1, n), values).unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn max_dose_ignores_nan_and_finds_the_maximum_anywhere() {
+        // 21 voxels: two full lanes of eight and a tail of five.
+        for at in [0, 7, 8, 15, 16, 20] {
+            let mut v: Vec<f32> = (0..21).map(|i| (i % 5) as f32 - 1.0).collect();
+            v[(at + 3) % 21] = f32::NAN;
+            v[at] = 9.5;
+            assert_eq!(grid_of(v).max_dose(), 9.5, "maximum at {at}");
+        }
+        // Nothing above 0 (or all NaN): 0, as before.
+        assert_eq!(grid_of(vec![-1.0; 11]).max_dose(), 0.0);
+        assert_eq!(grid_of(vec![f32::NAN; 9]).max_dose(), 0.0);
+        // A non-contiguous view takes the other path.
+        let mut g = grid_of((0..12).map(|i| i as f32).collect());
+        g.dose.invert_axis(ndarray::Axis(2));
+        assert_eq!(g.max_dose(), 11.0);
+    }
 }
