@@ -146,12 +146,15 @@ fn main() {
         t_raster.push(t.elapsed().as_secs_f64() * 1e3);
     }
     let cells: usize = occs.iter().map(|o| o.cell_count()).sum();
+    let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
     println!(
-        "{}: {} structures, {cells} cells; median of {iters}: slabs {:.2} ms, slabs+rasterise {:.2} ms",
+        "{}: {} structures, {cells} cells; median of {iters}: slabs {:.2} ms, slabs+rasterise {:.2} ms; min: {:.2}, {:.2} ms",
         dir.display(),
         structures.len(),
-        median(t_slab),
-        median(t_raster)
+        median(t_slab.clone()),
+        median(t_raster.clone()),
+        min(&t_slab),
+        min(&t_raster)
     );
     if let Some(path) = args.get(3) {
         match std::fs::read(path) {
