@@ -30,6 +30,9 @@ impl Edge {
 pub(crate) struct PlaneEdges {
     /// Sorted by `y0`.
     pub edges: Vec<Edge>,
+    /// The distinct ordinates of the edges' end points, increasing: the bands of the
+    /// area integration ([`even_odd_area`]).
+    pub ys: Vec<f64>,
     pub min: [f64; 2],
     pub max: [f64; 2],
 }
@@ -41,44 +44,87 @@ pub(crate) fn polygon_is_finite(p: &Polygon) -> bool {
         .all(|q| q[0].is_finite() && q[1].is_finite())
 }
 
+/// A key whose integer order is `f64::total_cmp`'s order (comparisons of plain
+/// integers are cheaper than `total_cmp` in a sort).
+#[inline]
+fn total_order_key(v: f64) -> u64 {
+    let b = v.to_bits();
+    if b >> 63 == 1 { !b } else { b | (1 << 63) }
+}
+
 /// Collect the edges of `polygons` (the caller has dropped non-finite ones). Returns
 /// `None` when there is no non-horizontal edge, i.e. the plane encloses no area.
+///
+/// The vertices are sorted by y once; walking them in that order emits every edge at
+/// its lower end point, so the edges come out sorted by `y0` and the band ordinates
+/// distinct and increasing without sorting edges and end points separately.
 pub(crate) fn plane_edges<'a>(
     polygons: impl IntoIterator<Item = &'a Polygon>,
 ) -> Option<PlaneEdges> {
-    let mut edges = Vec::new();
+    // All vertices, with the index range of their polygon (for the cyclic neighbours).
+    let mut pts: Vec<[f64; 2]> = Vec::new();
+    let mut ring: Vec<(u32, u32)> = Vec::new();
     let mut min = [f64::INFINITY; 2];
     let mut max = [f64::NEG_INFINITY; 2];
     for poly in polygons {
-        let pts = &poly.points;
         // Fewer than three points enclose nothing.
-        if pts.len() < 3 {
+        if poly.points.len() < 3 {
             continue;
         }
-        for (i, &a) in pts.iter().enumerate() {
-            // The closing edge from the last point back to the first is implicit.
-            let b = pts.get(i + 1).copied().unwrap_or(pts[0]);
+        let start = pts.len() as u32;
+        let end = start + poly.points.len() as u32;
+        for a in &poly.points {
             for k in 0..2 {
                 min[k] = min[k].min(a[k]);
                 max[k] = max[k].max(a[k]);
             }
-            if a[1] == b[1] {
+        }
+        pts.extend_from_slice(&poly.points);
+        ring.extend(std::iter::repeat_n((start, end), poly.points.len()));
+    }
+    let mut order: Vec<(u64, u32)> = pts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (total_order_key(p[1]), i as u32))
+        .collect();
+    order.sort_unstable_by_key(|o| o.0);
+    let mut edges = Vec::with_capacity(pts.len());
+    let mut ys: Vec<f64> = Vec::new();
+    for &(_, i) in &order {
+        let (Some(&a), Some(&(start, end))) = (pts.get(i as usize), ring.get(i as usize)) else {
+            continue;
+        };
+        let prev = if i == start { end - 1 } else { i - 1 };
+        let next = if i + 1 == end { start } else { i + 1 };
+        let mut has_edge = false;
+        for j in [prev, next] {
+            let Some(&b) = pts.get(j as usize) else {
                 continue;
+            };
+            // Horizontal edges never cross a scan line (see `Edge`).
+            has_edge |= b[1] != a[1];
+            if b[1] > a[1] {
+                edges.push(Edge {
+                    y0: a[1],
+                    y1: b[1],
+                    x0: a[0],
+                    slope: (b[0] - a[0]) / (b[1] - a[1]),
+                });
             }
-            let (lo, hi) = if a[1] < b[1] { (a, b) } else { (b, a) };
-            edges.push(Edge {
-                y0: lo[1],
-                y1: hi[1],
-                x0: lo[0],
-                slope: (hi[0] - lo[0]) / (hi[1] - lo[1]),
-            });
+        }
+        if has_edge && ys.last() != Some(&a[1]) {
+            ys.push(a[1]);
         }
     }
     if edges.is_empty() {
         return None;
     }
-    edges.sort_by(|a, b| a.y0.total_cmp(&b.y0));
-    Some(PlaneEdges { edges, min, max })
+    Some(PlaneEdges {
+        edges,
+        ys,
+        min,
+        max,
+    })
 }
 
 /// A sweep over increasing y keeping the edges that straddle the current y.
@@ -150,40 +196,39 @@ fn covered_length(active: &[Edge], y: f64, xs: &mut Vec<f64>) -> f64 {
 /// counts both lobes. For simple nested polygons it equals Σ ±|shoelace area| by nesting
 /// depth.
 pub(crate) fn even_odd_area(pe: &PlaneEdges) -> f64 {
-    let mut ys: Vec<f64> = pe.edges.iter().flat_map(|e| [e.y0, e.y1]).collect();
-    ys.sort_by(f64::total_cmp);
-    ys.dedup();
-    let mut sweep = Sweep::new(&pe.edges);
+    let scale = (pe.max[0] - pe.min[0]).abs().max(1.0) * 1e-12;
+    // Active edges with their x at the current band's middle, kept sorted by it: from
+    // one band to the next the order barely changes, so an insertion sort restores it
+    // in about one pass instead of sorting every band afresh.
+    let mut active: Vec<(f64, Edge)> = Vec::new();
+    let mut next = 0;
     let mut xs = Vec::new();
-    let mut order: Vec<(f64, f64, f64)> = Vec::new();
     let mut cuts: Vec<f64> = Vec::new();
     let mut area = 0.0;
-    for w in ys.windows(2) {
+    for w in pe.ys.windows(2) {
         let (ya, yb) = (w[0], w[1]);
-        let active = sweep.active_at(ya);
+        active.retain(|(_, e)| e.y1 > ya);
+        while let Some(e) = pe.edges.get(next).filter(|e| e.y0 <= ya) {
+            active.push((0.0, *e));
+            next += 1;
+        }
         if active.is_empty() {
             continue;
         }
         let ym = 0.5 * (ya + yb);
-        // Crossing test: sorted by x at mid-band, x at both band ends must stay sorted.
-        order.clear();
-        order.extend(active.iter().map(|e| (e.x_at(ym), e.x_at(ya), e.x_at(yb))));
-        order.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let scale = (pe.max[0] - pe.min[0]).abs().max(1.0) * 1e-12;
-        let crossing = order
-            .windows(2)
-            .any(|p| p[1].1 < p[0].1 - scale || p[1].2 < p[0].2 - scale);
-        if !crossing {
-            // `order` is sorted by x at mid-band: the even-odd spans are its pairs.
-            let len: f64 = order.chunks_exact(2).map(|p| p[1].0 - p[0].0).sum();
+        active.iter_mut().for_each(|(x, e)| *x = e.x_at(ym));
+        insertion_sort_by_x(&mut active);
+        if !crosses(&active, ya, yb, scale) {
+            // Sorted by x at mid-band: the even-odd spans are its pairs.
+            let len: f64 = active.chunks_exact(2).map(|p| p[1].0 - p[0].0).sum();
             area += len * (yb - ya);
             continue;
         }
         cuts.clear();
         cuts.push(ya);
         cuts.push(yb);
-        for (i, a) in active.iter().enumerate() {
-            for b in active.iter().skip(i + 1) {
+        for (i, (_, a)) in active.iter().enumerate() {
+            for (_, b) in active.iter().skip(i + 1) {
                 let ds = a.slope - b.slope;
                 if ds == 0.0 {
                     continue;
@@ -197,11 +242,44 @@ pub(crate) fn even_odd_area(pe: &PlaneEdges) -> f64 {
         }
         cuts.sort_by(f64::total_cmp);
         cuts.dedup();
+        let edges: Vec<Edge> = active.iter().map(|a| a.1).collect();
         for c in cuts.windows(2) {
-            area += covered_length(active, 0.5 * (c[0] + c[1]), &mut xs) * (c[1] - c[0]);
+            area += covered_length(&edges, 0.5 * (c[0] + c[1]), &mut xs) * (c[1] - c[0]);
         }
     }
     area
+}
+
+/// Stable insertion sort by the cached x (`total_cmp` order): linear for the nearly
+/// sorted active lists of consecutive bands.
+fn insertion_sort_by_x(v: &mut [(f64, Edge)]) {
+    for i in 1..v.len() {
+        let mut j = i;
+        while let Some([a, b]) = j.checked_sub(1).and_then(|k| v.get_mut(k..=j)) {
+            if a.0.total_cmp(&b.0).is_le() {
+                break;
+            }
+            std::mem::swap(a, b);
+            j -= 1;
+        }
+    }
+}
+
+/// Whether two edges of `active` (sorted by x at mid-band) swap places within the band
+/// `[ya, yb]`, beyond the rounding tolerance `scale`: then the covered length is not
+/// linear across the band.
+fn crosses(active: &[(f64, Edge)], ya: f64, yb: f64, scale: f64) -> bool {
+    let mut prev: Option<(f64, f64)> = None;
+    for (_, e) in active {
+        let (xa, xb) = (e.x_at(ya), e.x_at(yb));
+        if let Some((pa, pb)) = prev
+            && (xa < pa - scale || xb < pb - scale)
+        {
+            return true;
+        }
+        prev = Some((xa, xb));
+    }
+    false
 }
 
 #[cfg(test)]
