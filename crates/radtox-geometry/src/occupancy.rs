@@ -362,17 +362,116 @@ pub(crate) fn concat_parts(
 /// In-plane coverage of one contour plane on the lattice's (y, x) cells, row by row.
 #[derive(Debug, Default)]
 struct Coverage2D {
-    /// `rows[iy - iy0]`: runs `(ix0, offset, len)` of that row.
+    /// Runs of every row (`iz` 0), sorted by `(iy, ix0)`, offsets into `vals`.
+    runs: Vec<Run>,
+    /// `runs[row_start[iy - iy0] .. row_start[iy - iy0 + 1]]` are the runs of row `iy`:
+    /// one flat list instead of a vector per row, which cost an allocation per row.
     iy0: usize,
-    rows: Vec<Vec<(u32, usize, u32)>>,
+    row_start: Vec<usize>,
     vals: Vec<f32>,
 }
 
 impl Coverage2D {
-    fn row(&self, iy: usize) -> &[(u32, usize, u32)] {
-        iy.checked_sub(self.iy0)
-            .and_then(|i| self.rows.get(i))
-            .map_or(&[], |v| v.as_slice())
+    fn row(&self, iy: usize) -> &[Run] {
+        let Some(i) = iy.checked_sub(self.iy0) else {
+            return &[];
+        };
+        match (self.row_start.get(i), self.row_start.get(i + 1)) {
+            (Some(&a), Some(&b)) => self.runs.get(a..b).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+}
+
+/// Where a span's coverage goes in a row buffer: cells `a..b` (buffer indices), the
+/// covered part of the first and of the last cell.
+struct SpanCells {
+    a: usize,
+    b: usize,
+    first: f64,
+    last: f64,
+}
+
+/// The cells of the span `[x_a, x_b]` in lattice cell units `u = (x - x_low) / sx`,
+/// clipped to the buffer's cells `[ix_lo, ix_hi]`, or `None` when nothing is left.
+fn span_cells(ua: f64, ub: f64, ix_lo: usize, ix_hi: usize) -> Option<SpanCells> {
+    let ua = ua.max(ix_lo as f64);
+    let ub = ub.min((ix_hi + 1) as f64);
+    if ub <= ua || ub.is_nan() || ua.is_nan() {
+        return None;
+    }
+    let ia = ua.floor() as usize;
+    let ib = (ub.ceil() as usize).max(ia + 1); // cells ia..ib
+    let (a, b) = (ia - ix_lo, ib - ix_lo);
+    if b - a == 1 {
+        return Some(SpanCells {
+            a,
+            b,
+            first: ub - ua,
+            last: 0.0,
+        });
+    }
+    Some(SpanCells {
+        a,
+        b,
+        first: ia as f64 + 1.0 - ua,
+        last: ub - (ib - 1) as f64,
+    })
+}
+
+/// Add the coverage `w` × (covered part of each cell) of a span to the row buffer.
+fn add_span(buf: &mut [f64], c: &SpanCells, w: f64) {
+    if c.b - c.a == 1 {
+        if let Some(v) = buf.get_mut(c.a) {
+            *v += c.first * w;
+        }
+        return;
+    }
+    if let Some(v) = buf.get_mut(c.a) {
+        *v += c.first * w;
+    }
+    if let Some(mid) = buf.get_mut(c.a + 1..c.b - 1) {
+        mid.iter_mut().for_each(|v| *v += w);
+    }
+    if let Some(v) = buf.get_mut(c.b - 1) {
+        *v += c.last * w;
+    }
+}
+
+/// Turn the touched part `seg` of a row buffer (its first cell is lattice cell `ix0`)
+/// into runs of `cov`, clearing it; indices of partial values go to `partial`.
+fn emit_coverage_row(
+    seg: &mut [f64],
+    iy: usize,
+    ix0: usize,
+    cov: &mut Coverage2D,
+    partial: &mut Vec<usize>,
+) {
+    let mut open = false;
+    for (k, s) in seg.iter_mut().enumerate() {
+        let v = s.clamp(0.0, 1.0) as f32;
+        *s = 0.0;
+        if v.is_nan() || v <= 0.0 {
+            open = false;
+            continue;
+        }
+        if v < 1.0 {
+            partial.push(cov.vals.len());
+        }
+        match cov.runs.last_mut() {
+            Some(r) if open => r.len += 1,
+            _ => {
+                cov.runs.push(Run {
+                    iz: 0,
+                    iy: iy as u32,
+                    ix0: (ix0 + k) as u32,
+                    len: 1,
+                    offset: cov.vals.len(),
+                });
+                open = true;
+            }
+        }
+        cov.vals.push(v);
     }
 }
 
@@ -398,58 +497,37 @@ fn plane_coverage(pe: &PlaneEdges, area_mm2: f64, lattice: &Lattice, subrows: us
     let m = subrows.max(1);
     let w = 1.0 / m as f64;
     let mut buf = vec![0f64; width];
-    let mut row32 = vec![0f32; width];
     let mut sweep = Sweep::new(&pe.edges);
     let (mut xs, mut spans) = (Vec::new(), Vec::new());
     let mut cov = Coverage2D {
         iy0: iy_lo,
-        rows: Vec::with_capacity(iy_hi + 1 - iy_lo),
-        vals: Vec::new(),
+        row_start: Vec::with_capacity(iy_hi + 2 - iy_lo),
+        ..Default::default()
     };
-    let (ua_min, ub_max) = (ix_lo as f64, (ix_hi + 1) as f64);
-    let mut tmp_runs = Vec::new();
+    let mut partial = Vec::new();
     for iy in iy_lo..=iy_hi {
+        cov.row_start.push(cov.runs.len());
+        // Only the touched cells of the row are converted and cleared.
+        let (mut lo, mut hi) = (usize::MAX, 0);
         for j in 0..m {
             let y = y_low + (iy as f64 + (j as f64 + 0.5) * w) * sy;
             let active = sweep.active_at(y);
             spans_at(active, y, &mut xs, &mut spans);
             for s in &spans {
-                let ua = ((s[0] - x_low) / sx).max(ua_min);
-                let ub = ((s[1] - x_low) / sx).min(ub_max);
-                if ub <= ua || ub.is_nan() || ua.is_nan() {
-                    continue;
-                }
-                let ia = ua.floor() as usize;
-                let ib = (ub.ceil() as usize).max(ia + 1); // cells ia..ib
-                let (a, b) = (ia - ix_lo, ib - ix_lo);
-                if b - a == 1 {
-                    if let Some(v) = buf.get_mut(a) {
-                        *v += (ub - ua) * w;
-                    }
-                    continue;
-                }
-                if let Some(v) = buf.get_mut(a) {
-                    *v += (ia as f64 + 1.0 - ua) * w;
-                }
-                if let Some(mid) = buf.get_mut(a + 1..b - 1) {
-                    mid.iter_mut().for_each(|v| *v += w);
-                }
-                if let Some(v) = buf.get_mut(b - 1) {
-                    *v += (ub - (ib - 1) as f64) * w;
+                let u = |x: f64| (x - x_low) / sx;
+                if let Some(c) = span_cells(u(s[0]), u(s[1]), ix_lo, ix_hi) {
+                    add_span(&mut buf, &c, w);
+                    (lo, hi) = (lo.min(c.a), hi.max(c.b));
                 }
             }
         }
-        for (d, s) in row32.iter_mut().zip(buf.iter_mut()) {
-            *d = s.clamp(0.0, 1.0) as f32;
-            *s = 0.0;
+        if let Some(seg) = buf.get_mut(lo..hi) {
+            emit_coverage_row(seg, iy, ix_lo + lo, &mut cov, &mut partial);
         }
-        tmp_runs.clear();
-        emit_runs(0, 0, ix_lo as u32, &row32, &mut tmp_runs, &mut cov.vals);
-        cov.rows
-            .push(tmp_runs.iter().map(|r| (r.ix0, r.offset, r.len)).collect());
     }
+    cov.row_start.push(cov.runs.len());
     if inside {
-        rescale_to_area(&mut cov.vals, area_mm2 / (sx * sy));
+        rescale_to_area(&mut cov.vals, partial, area_mm2 / (sx * sy));
     }
     cov
 }
@@ -458,14 +536,8 @@ fn plane_coverage(pe: &PlaneEdges, area_mm2: f64, lattice: &Lattice, subrows: us
 /// midpoint sampling along y misplaces area only at the boundary, so that is where the
 /// correction goes. Multiplicative, clamped to [0, 1], a few passes to pass on what the
 /// clamping held back.
-fn rescale_to_area(vals: &mut [f32], target: f64) {
-    // Full cells stay full; only the partial ones are touched.
-    let mut partial: Vec<usize> = Vec::new();
-    for (i, &v) in vals.iter().enumerate() {
-        if v < 1.0 {
-            partial.push(i);
-        }
-    }
+/// `partial`: the indices of the values below 1 (full cells stay full).
+fn rescale_to_area(vals: &mut [f32], mut partial: Vec<usize>, target: f64) {
     let mut full = (vals.len() - partial.len()) as f64;
     for _ in 0..6 {
         let sum: f64 = partial
@@ -646,31 +718,25 @@ fn zcell_runs(
     match covs.as_slice() {
         [] => {}
         [(cv, w)] => {
-            fr.reserve_exact(cv.vals.len());
-            runs.reserve_exact(cv.rows.iter().map(|r| r.len()).sum());
-            for (i, row) in cv.rows.iter().enumerate() {
-                for &(ix0, off, len) in row {
-                    runs.push(Run {
-                        iz: iz as u32,
-                        iy: (cv.iy0 + i) as u32,
-                        ix0,
-                        len,
-                        offset: fr.len(),
-                    });
-                    let src = cv.vals.get(off..off + len as usize).unwrap_or(&[]);
-                    fr.extend(src.iter().map(|v| v * w));
-                }
-            }
+            // The coverage's runs and values in order: its offsets stay valid.
+            runs.extend(cv.runs.iter().map(|r| Run {
+                iz: iz as u32,
+                ..*r
+            }));
+            fr.extend(cv.vals.iter().map(|v| v * w));
         }
         many => {
             let mut buf = vec![0f32; nx];
             for iy in 0..ny {
                 let (mut lo, mut hi) = (usize::MAX, 0);
                 for (cv, w) in many {
-                    for &(ix0, off, len) in cv.row(iy) {
-                        let x0 = ix0 as usize;
-                        let x1 = x0 + len as usize;
-                        let src = cv.vals.get(off..off + len as usize).unwrap_or(&[]);
+                    for r in cv.row(iy) {
+                        let x0 = r.ix0 as usize;
+                        let x1 = x0 + r.len as usize;
+                        let src = cv
+                            .vals
+                            .get(r.offset..r.offset + r.len as usize)
+                            .unwrap_or(&[]);
                         if let Some(dst) = buf.get_mut(x0..x1) {
                             dst.iter_mut().zip(src).for_each(|(d, s)| *d += s * w);
                             lo = lo.min(x0);
