@@ -499,12 +499,17 @@ fn plane_coverage(pe: &PlaneEdges, area_mm2: f64, lattice: &Lattice, subrows: us
     let mut buf = vec![0f64; width];
     let mut sweep = Sweep::new(&pe.edges);
     let (mut xs, mut spans) = (Vec::new(), Vec::new());
+    // Capacities from the area and a few boundary cells per row, so that the lists
+    // rarely grow (reallocation was a visible share of the time).
+    let rows = iy_hi + 1 - iy_lo;
+    let cells = (area_mm2 / (sx * sy)).min((rows * width) as f64) as usize + 4 * rows;
     let mut cov = Coverage2D {
         iy0: iy_lo,
-        row_start: Vec::with_capacity(iy_hi + 2 - iy_lo),
-        ..Default::default()
+        row_start: Vec::with_capacity(rows + 1),
+        runs: Vec::with_capacity(2 * rows),
+        vals: Vec::with_capacity(cells.min(rows * width)),
     };
-    let mut partial = Vec::new();
+    let mut partial = Vec::with_capacity(4 * rows);
     for iy in iy_lo..=iy_hi {
         cov.row_start.push(cov.runs.len());
         // Only the touched cells of the row are converted and cleared.

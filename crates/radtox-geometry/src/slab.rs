@@ -100,7 +100,7 @@ pub(crate) fn build_slabs(structure: &Structure, params: &SlabParams) -> SlabSta
                     plane.z
                 )));
             }
-            let edges = plane_edges(finite);
+            let edges = plane_edges(&finite);
             let area = edges.as_ref().map_or(0.0, even_odd_area);
             match edges {
                 Some(e) if area > 0.0 && area.is_finite() => (Some((i, plane.z, e, area)), w),
