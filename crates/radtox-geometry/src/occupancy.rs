@@ -607,7 +607,11 @@ pub(crate) fn rasterize_stack(
 /// overlaps. [`ZCells::map`] and [`ZCells::fold`] then build each z cell's runs in
 /// parallel and hand them on, so the sampler consumes each z cell while it is hot in
 /// cache, without ever holding the whole occupancy.
-pub(crate) fn rasterize_zcells(stack: &SlabStack, lattice: &Lattice, subrows: usize) -> ZCells {
+pub(crate) fn rasterize_zcells<'a>(
+    stack: &'a SlabStack,
+    lattice: &'a Lattice,
+    subrows: usize,
+) -> ZCells<'a> {
     let [nz, _, _] = lattice.dims;
     let sz = lattice.spacing[2];
     let z_low = lattice.lower_edge(2);
@@ -628,42 +632,81 @@ pub(crate) fn rasterize_zcells(stack: &SlabStack, lattice: &Lattice, subrows: us
                 .collect()
         })
         .collect();
-    let mut needed = vec![false; stack.slabs.len()];
+    // How many z cells use each slab. A z cell made of one slab that no other z cell
+    // uses (every z cell of a body on a lattice aligned with its slabs) rasterises that
+    // slab itself when its turn comes ([`ZCells::runs`]): the coverage then becomes the
+    // z cell's runs without a copy, while hot in cache, and is never held. The other
+    // slabs' coverages are made once up front, in parallel.
+    let mut uses = vec![0u32; stack.slabs.len()];
     for c in contrib.iter().flatten() {
-        if let Some(n) = needed.get_mut(c.0) {
-            *n = true;
+        if let Some(n) = uses.get_mut(c.0) {
+            *n += 1;
+        }
+    }
+    let lazy: Vec<bool> = contrib
+        .iter()
+        .map(|c| matches!(c.as_slice(), [(k, _)] if uses.get(*k) == Some(&1)))
+        .collect();
+    for (c, _) in contrib.iter().zip(&lazy).filter(|(_, l)| **l) {
+        for (k, _) in c {
+            if let Some(n) = uses.get_mut(*k) {
+                *n = 0;
+            }
         }
     }
     let coverages: Vec<Option<Coverage2D>> = stack
         .slabs
         .par_iter()
         .zip(stack.edges.par_iter())
-        .zip(needed.par_iter())
-        .map(|((s, pe), &need)| need.then(|| plane_coverage(pe, s.area_mm2, lattice, subrows)))
+        .zip(uses.par_iter())
+        .map(|((s, pe), &n)| (n > 0).then(|| plane_coverage(pe, s.area_mm2, lattice, subrows)))
         .collect();
-    let nx = lattice.dims[2];
-    let ny = lattice.dims[1];
     ZCells {
+        stack,
+        lattice,
+        subrows,
         contrib,
+        lazy,
         coverages,
-        nx,
-        ny,
     }
 }
 
 /// A slab stack ready to be rasterised z cell by z cell (see [`rasterize_zcells`]).
-pub(crate) struct ZCells {
+pub(crate) struct ZCells<'a> {
+    stack: &'a SlabStack,
+    lattice: &'a Lattice,
+    subrows: usize,
     /// Per lattice z cell: (slab index, overlapped fraction of the cell's height).
     contrib: Vec<Vec<(usize, f32)>>,
+    /// Per lattice z cell: its one slab is rasterised when the z cell is.
+    lazy: Vec<bool>,
+    /// Coverages of the slabs that are not rasterised lazily and are needed.
     coverages: Vec<Option<Coverage2D>>,
-    nx: usize,
-    ny: usize,
 }
 
-impl ZCells {
+impl ZCells<'_> {
     fn runs(&self, iz: usize) -> (Vec<Run>, Vec<f32>) {
         let c = self.contrib.get(iz).map_or(&[][..], Vec::as_slice);
-        zcell_runs(iz, c, &self.coverages, self.nx, self.ny)
+        if let (Some(true), [(k, w)]) = (self.lazy.get(iz), c) {
+            return self.lazy_runs(iz, *k, *w);
+        }
+        let [_, ny, nx] = self.lattice.dims;
+        zcell_runs(iz, c, &self.coverages, nx, ny)
+    }
+
+    /// The runs of z cell `iz`, made of slab `k` alone, covering `w` of its height.
+    fn lazy_runs(&self, iz: usize, k: usize, w: f32) -> (Vec<Run>, Vec<f32>) {
+        let (Some(s), Some(pe)) = (self.stack.slabs.get(k), self.stack.edges.get(k)) else {
+            return (Vec::new(), Vec::new());
+        };
+        let cv = plane_coverage(pe, s.area_mm2, self.lattice, self.subrows);
+        let (mut runs, mut vals) = (cv.runs, cv.vals);
+        runs.iter_mut().for_each(|r| r.iz = iz as u32);
+        // The product with 1 is exact: skip it for whole cells of height.
+        if w != 1.0 {
+            vals.iter_mut().for_each(|v| *v *= w);
+        }
+        (runs, vals)
     }
 
     /// Each z cell's runs (offsets local to its fractions) through `per_zcell`, in
