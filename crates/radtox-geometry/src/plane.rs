@@ -351,6 +351,30 @@ mod tests {
     }
 
     #[test]
+    fn bucket_sort_orders_like_total_cmp() {
+        // Duplicates, ±0, a far outlier crowding all other points into one bucket.
+        let mut ys: Vec<f64> = (0..200).map(|i| ((i * 37) % 101) as f64 * 0.25).collect();
+        ys.extend([0.0, -0.0, -0.0, 1e9, 3.5, 3.5, -7.0]);
+        ys.extend((0..100).map(|i| 1e-9 * i as f64));
+        let pts: Vec<[f64; 2]> = ys.iter().map(|&y| [0.0, y]).collect();
+        let (lo, hi) = (-7.0, 1e9);
+        let got: Vec<u64> = vertices_by_y(&pts, lo, hi).iter().map(|o| o.0).collect();
+        let mut want: Vec<u64> = ys.iter().map(|&y| total_order_key(y)).collect();
+        want.sort_unstable();
+        assert_eq!(got, want);
+        let mut sorted = ys.clone();
+        sorted.sort_by(f64::total_cmp);
+        let back: Vec<f64> = vertices_by_y(&pts, lo, hi)
+            .iter()
+            .map(|o| pts[o.1 as usize][1])
+            .collect();
+        assert_eq!(
+            back.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            sorted.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
     fn nested_squares_even_odd() {
         let polys = [
             square(0.0, 0.0, 10.0),
