@@ -438,40 +438,95 @@ fn add_span(buf: &mut [f64], c: &SpanCells, w: f64) {
     }
 }
 
-/// Turn the touched part `seg` of a row buffer (its first cell is lattice cell `ix0`)
-/// into runs of `cov`, clearing it; indices of partial values go to `partial`.
-fn emit_coverage_row(
-    seg: &mut [f64],
-    iy: usize,
-    ix0: usize,
-    cov: &mut Coverage2D,
-    partial: &mut Vec<usize>,
-) {
-    let mut open = false;
-    for (k, s) in seg.iter_mut().enumerate() {
-        let v = s.clamp(0.0, 1.0) as f32;
-        *s = 0.0;
+/// Appends one row of a plane's cells to a coverage, in increasing x, merging
+/// consecutive non-zero cells into runs and noting the partial ones.
+struct RowWriter<'a> {
+    cov: &'a mut Coverage2D,
+    partial: &'a mut Vec<usize>,
+    iy: u32,
+    /// The cell after the last one written, while a run is open.
+    open_end: Option<usize>,
+}
+
+impl RowWriter<'_> {
+    /// Cell `ix` with coverage `value` (clamped to [0, 1]; zero ends a run).
+    fn cell(&mut self, ix: usize, value: f64) {
+        let v = value.clamp(0.0, 1.0) as f32;
         if v.is_nan() || v <= 0.0 {
-            open = false;
-            continue;
+            self.open_end = None;
+            return;
         }
         if v < 1.0 {
-            partial.push(cov.vals.len());
+            self.partial.push(self.cov.vals.len());
         }
-        match cov.runs.last_mut() {
-            Some(r) if open => r.len += 1,
-            _ => {
-                cov.runs.push(Run {
-                    iz: 0,
-                    iy: iy as u32,
-                    ix0: (ix0 + k) as u32,
-                    len: 1,
-                    offset: cov.vals.len(),
-                });
-                open = true;
+        self.extend_run(ix, 1);
+        self.cov.vals.push(v);
+    }
+
+    /// `n` wholly covered cells from `ix` on.
+    fn full(&mut self, ix: usize, n: usize) {
+        if n > 0 {
+            self.extend_run(ix, n);
+            self.cov.vals.extend(std::iter::repeat_n(1f32, n));
+        }
+    }
+
+    fn extend_run(&mut self, ix: usize, n: usize) {
+        match self.cov.runs.last_mut() {
+            Some(r) if self.open_end == Some(ix) => r.len += n as u32,
+            _ => self.cov.runs.push(Run {
+                iz: 0,
+                iy: self.iy,
+                ix0: ix as u32,
+                len: n as u32,
+                offset: self.cov.vals.len(),
+            }),
+        }
+        self.open_end = Some(ix + n);
+    }
+}
+
+/// One sample line per row: the row's cells straight from its spans (sorted,
+/// disjoint; given in lattice cell units), no row buffer. Cells strictly inside a
+/// span are whole; a cell shared by consecutive spans sums their parts in span
+/// order, as the buffer would.
+fn row_from_spans(spans: &[[f64; 2]], ix_lo: usize, ix_hi: usize, out: &mut RowWriter) {
+    let mut pending: Option<(usize, f64)> = None;
+    for s in spans {
+        let Some(c) = span_cells(s[0], s[1], ix_lo, ix_hi) else {
+            continue;
+        };
+        let (a, b) = (ix_lo + c.a, ix_lo + c.b);
+        // The span's first cell may hold the previous span's last part.
+        let first = match pending.take() {
+            Some((k, v)) if k == a => v + c.first,
+            Some((k, v)) => {
+                out.cell(k, v);
+                c.first
             }
+            None => c.first,
+        };
+        if b - a == 1 {
+            pending = Some((a, first));
+            continue;
         }
-        cov.vals.push(v);
+        out.cell(a, first);
+        out.full(a + 1, b - a - 2);
+        pending = Some((b - 1, c.last));
+    }
+    if let Some((k, v)) = pending {
+        out.cell(k, v);
+    }
+}
+
+/// Several sample lines per row: their spans' parts summed in a row buffer, whose
+/// touched cells `lo..hi` are then written and cleared.
+fn row_from_buffer(buf: &mut [f64], lo: usize, hi: usize, ix_lo: usize, out: &mut RowWriter) {
+    if let Some(seg) = buf.get_mut(lo..hi) {
+        for (k, v) in seg.iter_mut().enumerate() {
+            out.cell(ix_lo + lo + k, *v);
+            *v = 0.0;
+        }
     }
 }
 
@@ -496,7 +551,7 @@ fn plane_coverage(pe: &PlaneEdges, area_mm2: f64, lattice: &Lattice, subrows: us
     let width = ix_hi - ix_lo + 1;
     let m = subrows.max(1);
     let w = 1.0 / m as f64;
-    let mut buf = vec![0f64; width];
+    let mut buf = if m > 1 { vec![0f64; width] } else { Vec::new() };
     let mut sweep = Sweep::new(&pe.edges);
     let (mut xs, mut spans) = (Vec::new(), Vec::new());
     // Capacities from the area and a few boundary cells per row, so that the lists
@@ -510,25 +565,35 @@ fn plane_coverage(pe: &PlaneEdges, area_mm2: f64, lattice: &Lattice, subrows: us
         vals: Vec::with_capacity(cells.min(rows * width)),
     };
     let mut partial = Vec::with_capacity(4 * rows);
+    let u = |x: f64| (x - x_low) / sx;
     for iy in iy_lo..=iy_hi {
         cov.row_start.push(cov.runs.len());
-        // Only the touched cells of the row are converted and cleared.
+        let mut out = RowWriter {
+            cov: &mut cov,
+            partial: &mut partial,
+            iy: iy as u32,
+            open_end: None,
+        };
+        if m == 1 {
+            let y = y_low + (iy as f64 + 0.5) * sy;
+            spans_at(sweep.active_at(y), y, &mut xs, &mut spans);
+            spans.iter_mut().for_each(|s| *s = [u(s[0]), u(s[1])]);
+            row_from_spans(&spans, ix_lo, ix_hi, &mut out);
+            continue;
+        }
+        // Only the touched cells of the row are written and cleared.
         let (mut lo, mut hi) = (usize::MAX, 0);
         for j in 0..m {
             let y = y_low + (iy as f64 + (j as f64 + 0.5) * w) * sy;
-            let active = sweep.active_at(y);
-            spans_at(active, y, &mut xs, &mut spans);
+            spans_at(sweep.active_at(y), y, &mut xs, &mut spans);
             for s in &spans {
-                let u = |x: f64| (x - x_low) / sx;
                 if let Some(c) = span_cells(u(s[0]), u(s[1]), ix_lo, ix_hi) {
                     add_span(&mut buf, &c, w);
                     (lo, hi) = (lo.min(c.a), hi.max(c.b));
                 }
             }
         }
-        if let Some(seg) = buf.get_mut(lo..hi) {
-            emit_coverage_row(seg, iy, ix_lo + lo, &mut cov, &mut partial);
-        }
+        row_from_buffer(&mut buf, lo, hi, ix_lo, &mut out);
     }
     cov.row_start.push(cov.runs.len());
     if inside {
@@ -541,6 +606,7 @@ fn plane_coverage(pe: &PlaneEdges, area_mm2: f64, lattice: &Lattice, subrows: us
 /// midpoint sampling along y misplaces area only at the boundary, so that is where the
 /// correction goes. Multiplicative, clamped to [0, 1], a few passes to pass on what the
 /// clamping held back.
+///
 /// `partial`: the indices of the values below 1 (full cells stay full).
 fn rescale_to_area(vals: &mut [f32], mut partial: Vec<usize>, target: f64) {
     let mut full = (vals.len() - partial.len()) as f64;
@@ -801,4 +867,58 @@ fn zcell_runs(
         }
     }
     (runs, fr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row's runs and values written by `f`.
+    fn row(f: impl FnOnce(&mut RowWriter)) -> (Vec<Run>, Vec<f32>, Vec<usize>) {
+        let mut cov = Coverage2D::default();
+        let mut partial = Vec::new();
+        let mut out = RowWriter {
+            cov: &mut cov,
+            partial: &mut partial,
+            iy: 3,
+            open_end: None,
+        };
+        f(&mut out);
+        (cov.runs, cov.vals, partial)
+    }
+
+    #[test]
+    fn spans_written_directly_equal_the_row_buffer() {
+        // Cell units on cells 2..=12: spans sharing a cell, touching at a point, on a
+        // cell boundary, inside one cell, adjacent cells, a sliver, and clipped ends.
+        let cases: [&[[f64; 2]]; 5] = [
+            &[
+                [2.5, 4.25],
+                [4.5, 4.75],
+                [4.75, 6.0],
+                [6.0, 6.5],
+                [8.1, 8.2],
+            ],
+            &[[0.0, 3.0], [3.0, 3.0000001], [11.5, 20.0]],
+            &[[5.0, 7.0], [7.2, 9.9], [9.95, 10.0], [10.0, 11.0]],
+            &[[6.3, 6.3 + 1e-300]],
+            &[[2.0, 13.0]],
+        ];
+        let (ix_lo, ix_hi) = (2, 12);
+        for spans in cases {
+            let direct = row(|out| row_from_spans(spans, ix_lo, ix_hi, out));
+            let buffered = row(|out| {
+                let mut buf = vec![0f64; ix_hi - ix_lo + 1];
+                let (mut lo, mut hi) = (usize::MAX, 0);
+                for s in spans {
+                    if let Some(c) = span_cells(s[0], s[1], ix_lo, ix_hi) {
+                        add_span(&mut buf, &c, 1.0);
+                        (lo, hi) = (lo.min(c.a), hi.max(c.b));
+                    }
+                }
+                row_from_buffer(&mut buf, lo, hi, ix_lo, out);
+            });
+            assert_eq!(direct, buffered, "{spans:?}");
+        }
+    }
 }
