@@ -211,7 +211,11 @@ impl<'a> Sweep<'a> {
             if e.y0 > y {
                 break;
             }
-            self.active.push(*e);
+            // Most edges of a finely sampled contour lie between two scan lines: never
+            // made active, they cost no push and no removal.
+            if e.y1 > y {
+                self.active.push(*e);
+            }
             self.next += 1;
         }
         self.active.retain(|e| e.y1 > y);
