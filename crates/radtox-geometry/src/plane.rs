@@ -53,21 +53,20 @@ fn total_order_key(v: f64) -> u64 {
     if b >> 63 == 1 { !b } else { b | (1 << 63) }
 }
 
-/// `(key, index)` of the points in increasing y (`total_cmp` order), `lo`..`hi` their
-/// y range.
+/// `(key, index)` of `vals` in increasing order (`total_cmp` order), `lo`..`hi` their
+/// range.
 ///
 /// A bucket sort: contour vertices spread fairly evenly over the plane's y range, so
-/// with one bucket per point on average the buckets hold a few points each, sorted
-/// exactly; the bucket of a y is monotone in y, so the buckets' concatenation is
-/// sorted. Expected linear time instead of the n log n comparisons of a sort (the
-/// single largest cost of the slab model), and never worse than a sort: a crowded
-/// bucket is sorted like any slice.
-fn vertices_by_y(pts: &[[f64; 2]], lo: f64, hi: f64) -> Vec<(u64, u32)> {
-    let n = pts.len();
-    let keyed = pts
+/// with one bucket per value on average the buckets hold a few values each, sorted
+/// exactly; the bucket of a value is monotone in it, so the buckets' concatenation is
+/// sorted. Expected linear time instead of the n log n comparisons of a sort, and never
+/// worse than a sort: a crowded bucket is sorted like any slice.
+fn sorted_order(vals: &[f64], lo: f64, hi: f64) -> Vec<(u64, u32)> {
+    let n = vals.len();
+    let keyed = vals
         .iter()
         .enumerate()
-        .map(|(i, p)| (total_order_key(p[1]), i as u32));
+        .map(|(i, &v)| (total_order_key(v), i as u32));
     let scale = n as f64 / (hi - lo);
     if n < 32 || !(scale.is_finite() && scale > 0.0) {
         let mut v: Vec<(u64, u32)> = keyed.collect();
@@ -79,8 +78,8 @@ fn vertices_by_y(pts: &[[f64; 2]], lo: f64, hi: f64) -> Vec<(u64, u32)> {
     // next[b]: where the next point of bucket b goes (after the counting pass, the
     // bucket's start; after the scattering pass, its end).
     let mut next = vec![0usize; n + 1];
-    for p in pts {
-        if let Some(c) = next.get_mut(bucket(p[1]) + 1) {
+    for &v in vals {
+        if let Some(c) = next.get_mut(bucket(v) + 1) {
             *c += 1;
         }
     }
@@ -92,7 +91,7 @@ fn vertices_by_y(pts: &[[f64; 2]], lo: f64, hi: f64) -> Vec<(u64, u32)> {
     }
     let mut out = vec![(0u64, 0u32); n];
     for (k, i) in keyed {
-        let Some(at) = pts.get(i as usize).and_then(|p| next.get_mut(bucket(p[1]))) else {
+        let Some(at) = vals.get(i as usize).and_then(|&v| next.get_mut(bucket(v))) else {
             continue;
         };
         if let Some(o) = out.get_mut(*at) {
@@ -116,9 +115,10 @@ fn vertices_by_y(pts: &[[f64; 2]], lo: f64, hi: f64) -> Vec<(u64, u32)> {
 /// Collect the edges of `polygons` (the caller has dropped non-finite ones). Returns
 /// `None` when there is no non-horizontal edge, i.e. the plane encloses no area.
 ///
-/// The vertices are sorted by y once; walking them in that order emits every edge at
-/// its lower end point, so the edges come out sorted by `y0` and the band ordinates
-/// distinct and increasing without sorting edges and end points separately.
+/// The edges are made in polygon order (sequential, and whether the next edge goes up
+/// or down is predictable along a contour), then ordered by `y0` with a bucket sort.
+/// The band ordinates are the edges' starts and the tops (vertices ending edges but
+/// starting none, a few per polygon), merged.
 pub(crate) fn plane_edges<P: Borrow<Polygon>>(polygons: &[P]) -> Option<PlaneEdges> {
     // Fewer than three points enclose nothing.
     let used = || {
@@ -128,61 +128,80 @@ pub(crate) fn plane_edges<P: Borrow<Polygon>>(polygons: &[P]) -> Option<PlaneEdg
             .filter(|p| p.points.len() >= 3)
     };
     let n: usize = used().map(|p| p.points.len()).sum();
-    // All vertices, with the index range of their polygon (for the cyclic neighbours).
-    let mut pts: Vec<[f64; 2]> = Vec::with_capacity(n);
-    let mut ring: Vec<(u32, u32)> = Vec::with_capacity(n);
+    let mut edges = Vec::with_capacity(n);
+    let mut tops = Vec::new();
     let mut min = [f64::INFINITY; 2];
     let mut max = [f64::NEG_INFINITY; 2];
     for poly in used() {
-        let start = pts.len() as u32;
-        let end = start + poly.points.len() as u32;
-        for a in &poly.points {
+        let pts = &poly.points;
+        let mut prev = pts.last().map_or(f64::NAN, |p| p[1]);
+        for (i, &a) in pts.iter().enumerate() {
+            // The closing edge from the last point back to the first is implicit.
+            let Some(&b) = pts.get(i + 1).or(pts.first()) else {
+                continue;
+            };
             for k in 0..2 {
                 min[k] = min[k].min(a[k]);
                 max[k] = max[k].max(a[k]);
             }
-        }
-        pts.extend_from_slice(&poly.points);
-        ring.extend(std::iter::repeat_n((start, end), poly.points.len()));
-    }
-    let order = vertices_by_y(&pts, min[1], max[1]);
-    let mut edges = Vec::with_capacity(pts.len());
-    let mut ys: Vec<f64> = Vec::with_capacity(n);
-    for &(_, i) in &order {
-        let (Some(&a), Some(&(start, end))) = (pts.get(i as usize), ring.get(i as usize)) else {
-            continue;
-        };
-        let prev = if i == start { end - 1 } else { i - 1 };
-        let next = if i + 1 == end { start } else { i + 1 };
-        let mut has_edge = false;
-        for j in [prev, next] {
-            let Some(&b) = pts.get(j as usize) else {
-                continue;
-            };
-            // Horizontal edges never cross a scan line (see `Edge`).
-            has_edge |= b[1] != a[1];
-            if b[1] > a[1] {
-                edges.push(Edge {
-                    y0: a[1],
-                    y1: b[1],
-                    x0: a[0],
-                    slope: (b[0] - a[0]) / (b[1] - a[1]),
-                });
+            if prev <= a[1] && b[1] <= a[1] && (prev < a[1] || b[1] < a[1]) {
+                tops.push(a[1]);
             }
-        }
-        if has_edge && ys.last() != Some(&a[1]) {
-            ys.push(a[1]);
+            prev = a[1];
+            if a[1] == b[1] {
+                continue;
+            }
+            let (lo, hi) = if a[1] < b[1] { (a, b) } else { (b, a) };
+            edges.push(Edge {
+                y0: lo[1],
+                y1: hi[1],
+                x0: lo[0],
+                slope: (hi[0] - lo[0]) / (hi[1] - lo[1]),
+            });
         }
     }
     if edges.is_empty() {
         return None;
     }
+    let y0: Vec<f64> = edges.iter().map(|e| e.y0).collect();
+    let edges: Vec<Edge> = sorted_order(&y0, min[1], max[1])
+        .iter()
+        .filter_map(|&(_, i)| edges.get(i as usize).copied())
+        .collect();
+    tops.sort_unstable_by(f64::total_cmp);
+    let ys = merge_distinct(&edges, &tops);
     Some(PlaneEdges {
         edges,
         ys,
         min,
         max,
     })
+}
+
+/// The distinct values of the edges' starts and of `tops`, both increasing, increasing.
+fn merge_distinct(edges: &[Edge], tops: &[f64]) -> Vec<f64> {
+    // Written unconditionally, kept when new: duplicates (staircase contours) come at
+    // random, a branch on them would be mispredicted.
+    let mut out = vec![0f64; edges.len() + tops.len() + 1];
+    let mut len = 0;
+    let mut last = f64::NAN;
+    let mut push = |v: f64, out: &mut [f64]| {
+        if let Some(o) = out.get_mut(len) {
+            *o = v;
+        }
+        len += (v != last) as usize;
+        last = v;
+    };
+    let mut t = tops.iter().copied().peekable();
+    for e in edges {
+        while let Some(top) = t.next_if(|&top| top < e.y0) {
+            push(top, &mut out);
+        }
+        push(e.y0, &mut out);
+    }
+    t.for_each(|top| push(top, &mut out));
+    out.truncate(len);
+    out
 }
 
 /// A sweep over increasing y keeping the edges that straddle the current y.
@@ -360,22 +379,55 @@ mod tests {
         let mut ys: Vec<f64> = (0..200).map(|i| ((i * 37) % 101) as f64 * 0.25).collect();
         ys.extend([0.0, -0.0, -0.0, 1e9, 3.5, 3.5, -7.0]);
         ys.extend((0..100).map(|i| 1e-9 * i as f64));
-        let pts: Vec<[f64; 2]> = ys.iter().map(|&y| [0.0, y]).collect();
         let (lo, hi) = (-7.0, 1e9);
-        let got: Vec<u64> = vertices_by_y(&pts, lo, hi).iter().map(|o| o.0).collect();
+        let got: Vec<u64> = sorted_order(&ys, lo, hi).iter().map(|o| o.0).collect();
         let mut want: Vec<u64> = ys.iter().map(|&y| total_order_key(y)).collect();
         want.sort_unstable();
         assert_eq!(got, want);
         let mut sorted = ys.clone();
         sorted.sort_by(f64::total_cmp);
-        let back: Vec<f64> = vertices_by_y(&pts, lo, hi)
+        let back: Vec<f64> = sorted_order(&ys, lo, hi)
             .iter()
-            .map(|o| pts[o.1 as usize][1])
+            .map(|o| ys[o.1 as usize])
             .collect();
         assert_eq!(
             back.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
             sorted.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn band_ordinates_are_the_distinct_edge_ends() {
+        // Plateaus at the top and bottom, a repeated closing point, spikes, a second
+        // polygon sharing ordinates, a polygon with every edge horizontal but one pair.
+        let polys = [
+            Polygon {
+                points: vec![
+                    [0.0, 0.0],
+                    [1.0, 0.0],
+                    [2.0, 1.0],
+                    [3.0, 1.0],
+                    [3.5, 3.0],
+                    [3.0, 2.0],
+                    [2.5, 3.0],
+                    [1.0, 3.0],
+                    [0.5, 1.5],
+                    [0.0, 0.0],
+                ],
+            },
+            Polygon {
+                points: vec![[5.0, 1.0], [6.0, -0.5], [7.0, 1.0], [6.0, 3.0], [5.5, 3.0]],
+            },
+            Polygon {
+                points: vec![[8.0, 2.0], [9.0, 2.0], [9.0, 2.5], [8.0, 2.5]],
+            },
+        ];
+        let pe = plane_edges(&polys).unwrap();
+        let mut want: Vec<f64> = pe.edges.iter().flat_map(|e| [e.y0, e.y1]).collect();
+        want.sort_by(f64::total_cmp);
+        want.dedup();
+        assert_eq!(pe.ys, want);
+        assert!(pe.edges.windows(2).all(|w| w[0].y0 <= w[1].y0));
     }
 
     #[test]
