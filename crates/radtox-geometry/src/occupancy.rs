@@ -362,17 +362,171 @@ pub(crate) fn concat_parts(
 /// In-plane coverage of one contour plane on the lattice's (y, x) cells, row by row.
 #[derive(Debug, Default)]
 struct Coverage2D {
-    /// `rows[iy - iy0]`: runs `(ix0, offset, len)` of that row.
+    /// Runs of every row (`iz` 0), sorted by `(iy, ix0)`, offsets into `vals`.
+    runs: Vec<Run>,
+    /// `runs[row_start[iy - iy0] .. row_start[iy - iy0 + 1]]` are the runs of row `iy`:
+    /// one flat list instead of a vector per row, which cost an allocation per row.
     iy0: usize,
-    rows: Vec<Vec<(u32, usize, u32)>>,
+    row_start: Vec<usize>,
     vals: Vec<f32>,
 }
 
 impl Coverage2D {
-    fn row(&self, iy: usize) -> &[(u32, usize, u32)] {
-        iy.checked_sub(self.iy0)
-            .and_then(|i| self.rows.get(i))
-            .map_or(&[], |v| v.as_slice())
+    fn row(&self, iy: usize) -> &[Run] {
+        let Some(i) = iy.checked_sub(self.iy0) else {
+            return &[];
+        };
+        match (self.row_start.get(i), self.row_start.get(i + 1)) {
+            (Some(&a), Some(&b)) => self.runs.get(a..b).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+}
+
+/// Where a span's coverage goes in a row buffer: cells `a..b` (buffer indices), the
+/// covered part of the first and of the last cell.
+struct SpanCells {
+    a: usize,
+    b: usize,
+    first: f64,
+    last: f64,
+}
+
+/// The cells of the span `[x_a, x_b]` in lattice cell units `u = (x - x_low) / sx`,
+/// clipped to the buffer's cells `[ix_lo, ix_hi]`, or `None` when nothing is left.
+fn span_cells(ua: f64, ub: f64, ix_lo: usize, ix_hi: usize) -> Option<SpanCells> {
+    let ua = ua.max(ix_lo as f64);
+    let ub = ub.min((ix_hi + 1) as f64);
+    if ub <= ua || ub.is_nan() || ua.is_nan() {
+        return None;
+    }
+    let ia = ua.floor() as usize;
+    let ib = (ub.ceil() as usize).max(ia + 1); // cells ia..ib
+    let (a, b) = (ia - ix_lo, ib - ix_lo);
+    if b - a == 1 {
+        return Some(SpanCells {
+            a,
+            b,
+            first: ub - ua,
+            last: 0.0,
+        });
+    }
+    Some(SpanCells {
+        a,
+        b,
+        first: ia as f64 + 1.0 - ua,
+        last: ub - (ib - 1) as f64,
+    })
+}
+
+/// Add the coverage `w` × (covered part of each cell) of a span to the row buffer.
+fn add_span(buf: &mut [f64], c: &SpanCells, w: f64) {
+    if c.b - c.a == 1 {
+        if let Some(v) = buf.get_mut(c.a) {
+            *v += c.first * w;
+        }
+        return;
+    }
+    if let Some(v) = buf.get_mut(c.a) {
+        *v += c.first * w;
+    }
+    if let Some(mid) = buf.get_mut(c.a + 1..c.b - 1) {
+        mid.iter_mut().for_each(|v| *v += w);
+    }
+    if let Some(v) = buf.get_mut(c.b - 1) {
+        *v += c.last * w;
+    }
+}
+
+/// Appends one row of a plane's cells to a coverage, in increasing x, merging
+/// consecutive non-zero cells into runs and noting the partial ones.
+struct RowWriter<'a> {
+    cov: &'a mut Coverage2D,
+    partial: &'a mut Vec<usize>,
+    iy: u32,
+    /// The cell after the last one written, while a run is open.
+    open_end: Option<usize>,
+}
+
+impl RowWriter<'_> {
+    /// Cell `ix` with coverage `value` (clamped to [0, 1]; zero ends a run).
+    fn cell(&mut self, ix: usize, value: f64) {
+        let v = value.clamp(0.0, 1.0) as f32;
+        if v.is_nan() || v <= 0.0 {
+            self.open_end = None;
+            return;
+        }
+        if v < 1.0 {
+            self.partial.push(self.cov.vals.len());
+        }
+        self.extend_run(ix, 1);
+        self.cov.vals.push(v);
+    }
+
+    /// `n` wholly covered cells from `ix` on.
+    fn full(&mut self, ix: usize, n: usize) {
+        if n > 0 {
+            self.extend_run(ix, n);
+            self.cov.vals.extend(std::iter::repeat_n(1f32, n));
+        }
+    }
+
+    fn extend_run(&mut self, ix: usize, n: usize) {
+        match self.cov.runs.last_mut() {
+            Some(r) if self.open_end == Some(ix) => r.len += n as u32,
+            _ => self.cov.runs.push(Run {
+                iz: 0,
+                iy: self.iy,
+                ix0: ix as u32,
+                len: n as u32,
+                offset: self.cov.vals.len(),
+            }),
+        }
+        self.open_end = Some(ix + n);
+    }
+}
+
+/// One sample line per row: the row's cells straight from its spans (sorted,
+/// disjoint; given in lattice cell units), no row buffer. Cells strictly inside a
+/// span are whole; a cell shared by consecutive spans sums their parts in span
+/// order, as the buffer would.
+fn row_from_spans(spans: &[[f64; 2]], ix_lo: usize, ix_hi: usize, out: &mut RowWriter) {
+    let mut pending: Option<(usize, f64)> = None;
+    for s in spans {
+        let Some(c) = span_cells(s[0], s[1], ix_lo, ix_hi) else {
+            continue;
+        };
+        let (a, b) = (ix_lo + c.a, ix_lo + c.b);
+        // The span's first cell may hold the previous span's last part.
+        let first = match pending.take() {
+            Some((k, v)) if k == a => v + c.first,
+            Some((k, v)) => {
+                out.cell(k, v);
+                c.first
+            }
+            None => c.first,
+        };
+        if b - a == 1 {
+            pending = Some((a, first));
+            continue;
+        }
+        out.cell(a, first);
+        out.full(a + 1, b - a - 2);
+        pending = Some((b - 1, c.last));
+    }
+    if let Some((k, v)) = pending {
+        out.cell(k, v);
+    }
+}
+
+/// Several sample lines per row: their spans' parts summed in a row buffer, whose
+/// touched cells `lo..hi` are then written and cleared.
+fn row_from_buffer(buf: &mut [f64], lo: usize, hi: usize, ix_lo: usize, out: &mut RowWriter) {
+    if let Some(seg) = buf.get_mut(lo..hi) {
+        for (k, v) in seg.iter_mut().enumerate() {
+            out.cell(ix_lo + lo + k, *v);
+            *v = 0.0;
+        }
     }
 }
 
@@ -397,59 +551,53 @@ fn plane_coverage(pe: &PlaneEdges, area_mm2: f64, lattice: &Lattice, subrows: us
     let width = ix_hi - ix_lo + 1;
     let m = subrows.max(1);
     let w = 1.0 / m as f64;
-    let mut buf = vec![0f64; width];
-    let mut row32 = vec![0f32; width];
+    let mut buf = if m > 1 { vec![0f64; width] } else { Vec::new() };
     let mut sweep = Sweep::new(&pe.edges);
     let (mut xs, mut spans) = (Vec::new(), Vec::new());
+    // Capacities from the area and a few boundary cells per row, so that the lists
+    // rarely grow (reallocation was a visible share of the time).
+    let rows = iy_hi + 1 - iy_lo;
+    let cells = (area_mm2 / (sx * sy)).min((rows * width) as f64) as usize + 4 * rows;
     let mut cov = Coverage2D {
         iy0: iy_lo,
-        rows: Vec::with_capacity(iy_hi + 1 - iy_lo),
-        vals: Vec::new(),
+        row_start: Vec::with_capacity(rows + 1),
+        runs: Vec::with_capacity(2 * rows),
+        vals: Vec::with_capacity(cells.min(rows * width)),
     };
-    let (ua_min, ub_max) = (ix_lo as f64, (ix_hi + 1) as f64);
-    let mut tmp_runs = Vec::new();
+    let mut partial = Vec::with_capacity(4 * rows);
+    let u = |x: f64| (x - x_low) / sx;
     for iy in iy_lo..=iy_hi {
+        cov.row_start.push(cov.runs.len());
+        let mut out = RowWriter {
+            cov: &mut cov,
+            partial: &mut partial,
+            iy: iy as u32,
+            open_end: None,
+        };
+        if m == 1 {
+            let y = y_low + (iy as f64 + 0.5) * sy;
+            spans_at(sweep.active_at(y), y, &mut xs, &mut spans);
+            spans.iter_mut().for_each(|s| *s = [u(s[0]), u(s[1])]);
+            row_from_spans(&spans, ix_lo, ix_hi, &mut out);
+            continue;
+        }
+        // Only the touched cells of the row are written and cleared.
+        let (mut lo, mut hi) = (usize::MAX, 0);
         for j in 0..m {
             let y = y_low + (iy as f64 + (j as f64 + 0.5) * w) * sy;
-            let active = sweep.active_at(y);
-            spans_at(active, y, &mut xs, &mut spans);
+            spans_at(sweep.active_at(y), y, &mut xs, &mut spans);
             for s in &spans {
-                let ua = ((s[0] - x_low) / sx).max(ua_min);
-                let ub = ((s[1] - x_low) / sx).min(ub_max);
-                if ub <= ua || ub.is_nan() || ua.is_nan() {
-                    continue;
-                }
-                let ia = ua.floor() as usize;
-                let ib = (ub.ceil() as usize).max(ia + 1); // cells ia..ib
-                let (a, b) = (ia - ix_lo, ib - ix_lo);
-                if b - a == 1 {
-                    if let Some(v) = buf.get_mut(a) {
-                        *v += (ub - ua) * w;
-                    }
-                    continue;
-                }
-                if let Some(v) = buf.get_mut(a) {
-                    *v += (ia as f64 + 1.0 - ua) * w;
-                }
-                if let Some(mid) = buf.get_mut(a + 1..b - 1) {
-                    mid.iter_mut().for_each(|v| *v += w);
-                }
-                if let Some(v) = buf.get_mut(b - 1) {
-                    *v += (ub - (ib - 1) as f64) * w;
+                if let Some(c) = span_cells(u(s[0]), u(s[1]), ix_lo, ix_hi) {
+                    add_span(&mut buf, &c, w);
+                    (lo, hi) = (lo.min(c.a), hi.max(c.b));
                 }
             }
         }
-        for (d, s) in row32.iter_mut().zip(buf.iter_mut()) {
-            *d = s.clamp(0.0, 1.0) as f32;
-            *s = 0.0;
-        }
-        tmp_runs.clear();
-        emit_runs(0, 0, ix_lo as u32, &row32, &mut tmp_runs, &mut cov.vals);
-        cov.rows
-            .push(tmp_runs.iter().map(|r| (r.ix0, r.offset, r.len)).collect());
+        row_from_buffer(&mut buf, lo, hi, ix_lo, &mut out);
     }
+    cov.row_start.push(cov.runs.len());
     if inside {
-        rescale_to_area(&mut cov.vals, area_mm2 / (sx * sy));
+        rescale_to_area(&mut cov.vals, partial, area_mm2 / (sx * sy));
     }
     cov
 }
@@ -458,14 +606,9 @@ fn plane_coverage(pe: &PlaneEdges, area_mm2: f64, lattice: &Lattice, subrows: us
 /// midpoint sampling along y misplaces area only at the boundary, so that is where the
 /// correction goes. Multiplicative, clamped to [0, 1], a few passes to pass on what the
 /// clamping held back.
-fn rescale_to_area(vals: &mut [f32], target: f64) {
-    // Full cells stay full; only the partial ones are touched.
-    let mut partial: Vec<usize> = Vec::new();
-    for (i, &v) in vals.iter().enumerate() {
-        if v < 1.0 {
-            partial.push(i);
-        }
-    }
+///
+/// `partial`: the indices of the values below 1 (full cells stay full).
+fn rescale_to_area(vals: &mut [f32], mut partial: Vec<usize>, target: f64) {
     let mut full = (vals.len() - partial.len()) as f64;
     for _ in 0..6 {
         let sum: f64 = partial
@@ -530,7 +673,11 @@ pub(crate) fn rasterize_stack(
 /// overlaps. [`ZCells::map`] and [`ZCells::fold`] then build each z cell's runs in
 /// parallel and hand them on, so the sampler consumes each z cell while it is hot in
 /// cache, without ever holding the whole occupancy.
-pub(crate) fn rasterize_zcells(stack: &SlabStack, lattice: &Lattice, subrows: usize) -> ZCells {
+pub(crate) fn rasterize_zcells<'a>(
+    stack: &'a SlabStack,
+    lattice: &'a Lattice,
+    subrows: usize,
+) -> ZCells<'a> {
     let [nz, _, _] = lattice.dims;
     let sz = lattice.spacing[2];
     let z_low = lattice.lower_edge(2);
@@ -551,42 +698,81 @@ pub(crate) fn rasterize_zcells(stack: &SlabStack, lattice: &Lattice, subrows: us
                 .collect()
         })
         .collect();
-    let mut needed = vec![false; stack.slabs.len()];
+    // How many z cells use each slab. A z cell made of one slab that no other z cell
+    // uses (every z cell of a body on a lattice aligned with its slabs) rasterises that
+    // slab itself when its turn comes ([`ZCells::runs`]): the coverage then becomes the
+    // z cell's runs without a copy, while hot in cache, and is never held. The other
+    // slabs' coverages are made once up front, in parallel.
+    let mut uses = vec![0u32; stack.slabs.len()];
     for c in contrib.iter().flatten() {
-        if let Some(n) = needed.get_mut(c.0) {
-            *n = true;
+        if let Some(n) = uses.get_mut(c.0) {
+            *n += 1;
+        }
+    }
+    let lazy: Vec<bool> = contrib
+        .iter()
+        .map(|c| matches!(c.as_slice(), [(k, _)] if uses.get(*k) == Some(&1)))
+        .collect();
+    for (c, _) in contrib.iter().zip(&lazy).filter(|(_, l)| **l) {
+        for (k, _) in c {
+            if let Some(n) = uses.get_mut(*k) {
+                *n = 0;
+            }
         }
     }
     let coverages: Vec<Option<Coverage2D>> = stack
         .slabs
         .par_iter()
         .zip(stack.edges.par_iter())
-        .zip(needed.par_iter())
-        .map(|((s, pe), &need)| need.then(|| plane_coverage(pe, s.area_mm2, lattice, subrows)))
+        .zip(uses.par_iter())
+        .map(|((s, pe), &n)| (n > 0).then(|| plane_coverage(pe, s.area_mm2, lattice, subrows)))
         .collect();
-    let nx = lattice.dims[2];
-    let ny = lattice.dims[1];
     ZCells {
+        stack,
+        lattice,
+        subrows,
         contrib,
+        lazy,
         coverages,
-        nx,
-        ny,
     }
 }
 
 /// A slab stack ready to be rasterised z cell by z cell (see [`rasterize_zcells`]).
-pub(crate) struct ZCells {
+pub(crate) struct ZCells<'a> {
+    stack: &'a SlabStack,
+    lattice: &'a Lattice,
+    subrows: usize,
     /// Per lattice z cell: (slab index, overlapped fraction of the cell's height).
     contrib: Vec<Vec<(usize, f32)>>,
+    /// Per lattice z cell: its one slab is rasterised when the z cell is.
+    lazy: Vec<bool>,
+    /// Coverages of the slabs that are not rasterised lazily and are needed.
     coverages: Vec<Option<Coverage2D>>,
-    nx: usize,
-    ny: usize,
 }
 
-impl ZCells {
+impl ZCells<'_> {
     fn runs(&self, iz: usize) -> (Vec<Run>, Vec<f32>) {
         let c = self.contrib.get(iz).map_or(&[][..], Vec::as_slice);
-        zcell_runs(iz, c, &self.coverages, self.nx, self.ny)
+        if let (Some(true), [(k, w)]) = (self.lazy.get(iz), c) {
+            return self.lazy_runs(iz, *k, *w);
+        }
+        let [_, ny, nx] = self.lattice.dims;
+        zcell_runs(iz, c, &self.coverages, nx, ny)
+    }
+
+    /// The runs of z cell `iz`, made of slab `k` alone, covering `w` of its height.
+    fn lazy_runs(&self, iz: usize, k: usize, w: f32) -> (Vec<Run>, Vec<f32>) {
+        let (Some(s), Some(pe)) = (self.stack.slabs.get(k), self.stack.edges.get(k)) else {
+            return (Vec::new(), Vec::new());
+        };
+        let cv = plane_coverage(pe, s.area_mm2, self.lattice, self.subrows);
+        let (mut runs, mut vals) = (cv.runs, cv.vals);
+        runs.iter_mut().for_each(|r| r.iz = iz as u32);
+        // The product with 1 is exact: skip it for whole cells of height.
+        if w != 1.0 {
+            vals.iter_mut().for_each(|v| *v *= w);
+        }
+        (runs, vals)
     }
 
     /// Each z cell's runs (offsets local to its fractions) through `per_zcell`, in
@@ -646,31 +832,25 @@ fn zcell_runs(
     match covs.as_slice() {
         [] => {}
         [(cv, w)] => {
-            fr.reserve_exact(cv.vals.len());
-            runs.reserve_exact(cv.rows.iter().map(|r| r.len()).sum());
-            for (i, row) in cv.rows.iter().enumerate() {
-                for &(ix0, off, len) in row {
-                    runs.push(Run {
-                        iz: iz as u32,
-                        iy: (cv.iy0 + i) as u32,
-                        ix0,
-                        len,
-                        offset: fr.len(),
-                    });
-                    let src = cv.vals.get(off..off + len as usize).unwrap_or(&[]);
-                    fr.extend(src.iter().map(|v| v * w));
-                }
-            }
+            // The coverage's runs and values in order: its offsets stay valid.
+            runs.extend(cv.runs.iter().map(|r| Run {
+                iz: iz as u32,
+                ..*r
+            }));
+            fr.extend(cv.vals.iter().map(|v| v * w));
         }
         many => {
             let mut buf = vec![0f32; nx];
             for iy in 0..ny {
                 let (mut lo, mut hi) = (usize::MAX, 0);
                 for (cv, w) in many {
-                    for &(ix0, off, len) in cv.row(iy) {
-                        let x0 = ix0 as usize;
-                        let x1 = x0 + len as usize;
-                        let src = cv.vals.get(off..off + len as usize).unwrap_or(&[]);
+                    for r in cv.row(iy) {
+                        let x0 = r.ix0 as usize;
+                        let x1 = x0 + r.len as usize;
+                        let src = cv
+                            .vals
+                            .get(r.offset..r.offset + r.len as usize)
+                            .unwrap_or(&[]);
                         if let Some(dst) = buf.get_mut(x0..x1) {
                             dst.iter_mut().zip(src).for_each(|(d, s)| *d += s * w);
                             lo = lo.min(x0);
@@ -687,4 +867,58 @@ fn zcell_runs(
         }
     }
     (runs, fr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row's runs and values written by `f`.
+    fn row(f: impl FnOnce(&mut RowWriter)) -> (Vec<Run>, Vec<f32>, Vec<usize>) {
+        let mut cov = Coverage2D::default();
+        let mut partial = Vec::new();
+        let mut out = RowWriter {
+            cov: &mut cov,
+            partial: &mut partial,
+            iy: 3,
+            open_end: None,
+        };
+        f(&mut out);
+        (cov.runs, cov.vals, partial)
+    }
+
+    #[test]
+    fn spans_written_directly_equal_the_row_buffer() {
+        // Cell units on cells 2..=12: spans sharing a cell, touching at a point, on a
+        // cell boundary, inside one cell, adjacent cells, a sliver, and clipped ends.
+        let cases: [&[[f64; 2]]; 5] = [
+            &[
+                [2.5, 4.25],
+                [4.5, 4.75],
+                [4.75, 6.0],
+                [6.0, 6.5],
+                [8.1, 8.2],
+            ],
+            &[[0.0, 3.0], [3.0, 3.0000001], [11.5, 20.0]],
+            &[[5.0, 7.0], [7.2, 9.9], [9.95, 10.0], [10.0, 11.0]],
+            &[[6.3, 6.3 + 1e-300]],
+            &[[2.0, 13.0]],
+        ];
+        let (ix_lo, ix_hi) = (2, 12);
+        for spans in cases {
+            let direct = row(|out| row_from_spans(spans, ix_lo, ix_hi, out));
+            let buffered = row(|out| {
+                let mut buf = vec![0f64; ix_hi - ix_lo + 1];
+                let (mut lo, mut hi) = (usize::MAX, 0);
+                for s in spans {
+                    if let Some(c) = span_cells(s[0], s[1], ix_lo, ix_hi) {
+                        add_span(&mut buf, &c, 1.0);
+                        (lo, hi) = (lo.min(c.a), hi.max(c.b));
+                    }
+                }
+                row_from_buffer(&mut buf, lo, hi, ix_lo, out);
+            });
+            assert_eq!(direct, buffered, "{spans:?}");
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! cross-section between the midpoints to its neighbouring planes.
 
 use crate::plane::{PlaneEdges, even_odd_area, plane_edges, polygon_is_finite};
-use radtox_model::Structure;
+use radtox_model::{Polygon, Structure};
 use rayon::prelude::*;
 
 /// How a structure ends beyond its outermost contour planes (and at gaps in z).
@@ -88,18 +88,19 @@ pub(crate) fn build_slabs(structure: &Structure, params: &SlabParams) -> SlabSta
                 w.push(roi(format!("plane {i} has a non-finite z; skipped")));
                 return (None, w);
             }
-            let bad = plane
+            let finite: Vec<&Polygon> = plane
                 .polygons
                 .iter()
-                .filter(|p| !polygon_is_finite(p))
-                .count();
+                .filter(|p| polygon_is_finite(p))
+                .collect();
+            let bad = plane.polygons.len() - finite.len();
             if bad > 0 {
                 w.push(roi(format!(
                     "plane z={:.2} mm: {bad} polygon(s) with non-finite points skipped",
                     plane.z
                 )));
             }
-            let edges = plane_edges(plane.polygons.iter().filter(|p| polygon_is_finite(p)));
+            let edges = plane_edges(&finite);
             let area = edges.as_ref().map_or(0.0, even_odd_area);
             match edges {
                 Some(e) if area > 0.0 && area.is_finite() => (Some((i, plane.z, e, area)), w),
