@@ -152,10 +152,13 @@ pub(crate) fn cell_curve(dose: &[f32], spread: &[f32], weight: &[f32]) -> CellCu
         }
         h
     };
+    // Joined in order after the parallel part: the same sums whatever the scheduling.
     let mut h = tasks
         .into_par_iter()
         .map(fill)
-        .reduce_with(CellHistogram::merged)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .reduce(CellHistogram::merged)
         .unwrap_or_else(|| CellHistogram::new(lo, hi));
     h.rejected += unmatched;
     h.curve()

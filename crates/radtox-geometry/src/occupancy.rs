@@ -793,6 +793,11 @@ impl ZCells<'_> {
     /// Each z cell's runs folded into an accumulator per parallel task (`init`), the
     /// accumulators then joined in z order by `merge`; at most `tasks` tasks (an
     /// accumulator may be large, e.g. a DVH histogram, so small work gets one).
+    ///
+    /// The tasks are fixed ranges of z cells, joined one after the other: the result
+    /// does not depend on how the threads happened to share the work (floating-point
+    /// sums in another order differ in the last digits, and a rerun must give the same
+    /// output).
     pub(crate) fn fold<T: Send>(
         &self,
         tasks: usize,
@@ -801,17 +806,28 @@ impl ZCells<'_> {
         merge: impl Fn(T, T) -> T + Sync + Send,
     ) -> Option<T> {
         let n = self.contrib.len();
-        let min_len = n.div_ceil(tasks.max(1)).max(1);
-        (0..n)
+        fixed_ranges(n, tasks)
             .into_par_iter()
-            .with_min_len(min_len)
-            .fold(&init, |mut acc, iz| {
-                let (runs, fr) = self.runs(iz);
-                per_zcell(&mut acc, runs, fr);
+            .map(|range| {
+                let mut acc = init();
+                for iz in range {
+                    let (runs, fr) = self.runs(iz);
+                    per_zcell(&mut acc, runs, fr);
+                }
                 acc
             })
-            .reduce_with(merge)
+            .collect::<Vec<T>>()
+            .into_iter()
+            .reduce(merge)
     }
+}
+
+/// `0..n` cut into at most `parts` consecutive ranges of (nearly) equal length, none
+/// empty: fixed work shares whose results can be joined in a fixed order.
+pub(crate) fn fixed_ranges(n: usize, parts: usize) -> Vec<std::ops::Range<usize>> {
+    let parts = parts.clamp(1, n.max(1));
+    let per = n.div_ceil(parts).max(1);
+    (0..n).step_by(per).map(|a| a..(a + per).min(n)).collect()
 }
 
 /// The runs and fractions of lattice z cell `iz` from the coverages of the slabs it

@@ -664,12 +664,14 @@ impl<S: CellSink> CellSink for Counted<S> {
 }
 
 /// Parallel tasks for sampling `cells` cells into sinks: one per ~100 000 cells, at
-/// most four per thread. A sink may be large (a DVH histogram is 256 KiB, ≈ 30 µs to
-/// zero and merge) and structures are sampled in parallel anyway: only large ones are
-/// worth splitting, but finely enough that the largest (a body of ~10⁶ cells, sampled
-/// last) does not leave one thread working alone at the end.
+/// most eight. A sink may be large (a DVH histogram is 256 KiB, ≈ 30 µs to zero and
+/// merge) and structures are sampled in parallel anyway: only large ones are worth
+/// splitting, but finely enough that the largest (a body of ~10⁶ cells, sampled last)
+/// does not leave one thread working alone at the end. Not a function of the number
+/// of threads: the split decides the order of floating-point sums, and the output
+/// must not depend on the machine.
 fn sink_tasks(cells: usize) -> usize {
-    (cells / 100_000).clamp(1, 4 * rayon::current_num_threads())
+    (cells / 100_000).clamp(1, 8)
 }
 
 /// Lowest and highest dose (Gy) of the grid voxels around `lattice`'s box (one voxel
@@ -773,22 +775,19 @@ fn sample_occupancy_into<S: CellSink>(
     init: impl Fn() -> S + Sync + Send,
     merge: impl Fn(S, S) -> S + Sync + Send,
 ) -> (Tally, S) {
-    let fractions = occ.fractions();
-    let chunks = occ.runs().len().div_ceil(64);
-    let min_len = chunks.div_ceil(sink_tasks(occ.cell_count())).max(1);
-    occ.runs()
-        .par_chunks(64)
-        .with_min_len(min_len)
-        .fold(
-            || (Tally::default(), init()),
-            |(t, mut sink), chunk| {
-                (
-                    t.add(sampler.sample_runs(chunk, fractions, &mut sink)),
-                    sink,
-                )
-            },
-        )
-        .reduce_with(|(ta, a), (tb, b)| (ta.add(tb), merge(a, b)))
+    let (runs, fractions) = (occ.runs(), occ.fractions());
+    // Fixed shares of the runs joined in order, so that the sums do not depend on the
+    // scheduling (see `ZCells::fold`).
+    crate::occupancy::fixed_ranges(runs.len(), sink_tasks(occ.cell_count()))
+        .into_par_iter()
+        .map(|range| {
+            let mut sink = init();
+            let t = sampler.sample_runs(runs.get(range).unwrap_or(&[]), fractions, &mut sink);
+            (t, sink)
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .reduce(|(ta, a), (tb, b)| (ta.add(tb), merge(a, b)))
         .unwrap_or_else(|| (Tally::default(), init()))
 }
 
