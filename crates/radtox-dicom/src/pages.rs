@@ -26,10 +26,13 @@ pub(crate) fn read_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
     let mut file = std::fs::File::open(path)?;
     let size = file
         .metadata()
-        .map_or(0, |m| usize::try_from(m.len()).unwrap_or(0));
+        .map_or(0, |m| usize::try_from(m.len()).unwrap_or(usize::MAX));
+    let slack = if size >= HUGE / 2 { HUGE } else { 0 };
+    // As std::fs::read: room for the whole file up front, and an error rather than an
+    // abort when a (damaged or hostile) size cannot be had.
     let mut buf = Vec::new();
-    if size >= HUGE / 2 {
-        buf.reserve_exact(size.saturating_add(HUGE));
+    buf.try_reserve_exact(size.saturating_add(slack))?;
+    if slack > 0 {
         advise_huge_pages(buf.spare_capacity_mut());
     }
     file.read_to_end(&mut buf)?;
@@ -67,6 +70,18 @@ fn advise_huge_pages<T>(_: &mut [T]) {}
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn read_file_reads_small_and_large_files_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        for size in [0, 10, (3 << 20) + 17] {
+            let path = dir.path().join(format!("f{size}"));
+            let bytes: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            std::fs::write(&path, &bytes).unwrap();
+            assert_eq!(super::read_file(&path).unwrap(), bytes);
+        }
+        assert!(super::read_file(&dir.path().join("absent")).is_err());
+    }
+
     #[test]
     fn huge_buffers_are_zeroed_and_sized() {
         for n in [0, 1, 1000, 3 << 20] {
