@@ -1,9 +1,10 @@
-//! Large zeroed buffers backed by transparent huge pages where Linux allows it.
+//! Large buffers (the dose grid, whole-file reads) backed by transparent huge pages
+//! where Linux allows it.
 //!
 //! A fresh 9.4 MiB dose grid is about 2 400 page faults of 4 KiB when first written,
-//! each costing a few microseconds of kernel time (fault, zeroing, accounting); with
-//! 2 MiB pages the same grid takes a handful. Transparent huge pages are commonly
-//! configured `madvise` (only regions that ask get them), so the buffer asks.
+//! each costing over a microsecond of kernel time here (fault, zeroing, accounting);
+//! with 2 MiB pages the same grid takes a handful. Transparent huge pages are commonly
+//! configured `madvise` (only regions that ask get them), so the buffers ask.
 
 /// A zeroed `Vec` of `n` values whose untouched pages are advised to be huge pages.
 ///
@@ -48,7 +49,9 @@ fn advise_huge_pages<T>(buf: &mut [T]) {
     let start = buf.as_mut_ptr() as usize;
     let end = start + std::mem::size_of_val(buf);
     // madvise needs page-aligned bounds; only whole huge pages can be huge anyway.
-    let first = start.next_multiple_of(HUGE);
+    let Some(first) = start.checked_next_multiple_of(HUGE) else {
+        return;
+    };
     let last = end - end % HUGE;
     if last > first {
         // SAFETY: [first, last) lies inside `buf`, which we borrow exclusively, so no
