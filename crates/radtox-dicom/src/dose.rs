@@ -696,7 +696,7 @@ impl Geometry {
     ) -> Array3<f32> {
         let [sx, sy, sz] = &self.sources;
         let (nx, ny, nz) = (sx.len(), sy.len(), sz.len());
-        let mut out = vec![0f32; nx * ny * nz];
+        let mut out = crate::pages::zeroed_huge::<f32>(nx * ny * nz);
         out.par_chunks_mut((nx * ny).max(1))
             .zip(sz.par_iter())
             .for_each(|(plane, &z_src)| self.fill_plane(plane, raw, z_src, &convert));
@@ -731,7 +731,7 @@ impl Geometry {
             read_at(&loc.file, &mut raw, loc.start)?;
             return Ok(self.fill(&raw, convert));
         }
-        let mut out = vec![0f32; nx * ny * nz];
+        let mut out = crate::pages::zeroed_huge::<f32>(nx * ny * nz);
         out.par_chunks_mut((nx * ny).max(1))
             .zip(sz.par_iter())
             .try_for_each_init(Vec::new, |buf: &mut Vec<u8>, (plane, &z_src)| {

@@ -58,6 +58,7 @@ mod dose;
 mod error;
 mod header;
 mod object;
+mod pages;
 mod plan;
 mod raw;
 mod rle;

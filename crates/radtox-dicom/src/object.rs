@@ -69,7 +69,7 @@ pub(crate) fn open(path: &Path, mode: Mode) -> Result<Opened, DicomError> {
         source,
     };
     if matches!(mode, Mode::Full | Mode::Salvage) {
-        let buf = std::fs::read(path).map_err(io)?;
+        let buf = crate::pages::read_file(path).map_err(io)?;
         return parse(path, buf, mode, true);
     }
     let mut file = std::fs::File::open(path).map_err(io)?;

@@ -13,7 +13,7 @@
 
 use dicom_core::Tag;
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
-use dicom_dictionary_std::StandardDataDictionary;
+use dicom_dictionary_std::{StandardDataDictionary, tags};
 
 /// Encoding of a data set: explicit or implicit VR, byte order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +113,9 @@ pub(crate) fn dictionary_vr(tag: TagKey) -> [u8; 2] {
     if t.group() % 2 == 1 {
         return *b"UN";
     }
+    if let Ok(i) = RT_VRS.binary_search_by_key(&tag, |(t, _)| key(*t)) {
+        return RT_VRS.get(i).map_or(*b"UN", |(_, vr)| *vr);
+    }
     match StandardDataDictionary.by_tag(t).map(|e| e.vr()) {
         Some(VirtualVr::Exact(vr)) => vr_letters(vr),
         // Pixel/overlay data: OW is the implicit VR little endian choice (PS3.5 A.1).
@@ -125,13 +128,262 @@ pub(crate) fn dictionary_vr(tag: TagKey) -> [u8; 2] {
 }
 
 fn vr_letters(vr: dicom_core::VR) -> [u8; 2] {
-    let s = vr.to_string();
-    let b = s.as_bytes();
-    match (b.first(), b.get(1)) {
-        (Some(&a), Some(&c)) => [a, c],
-        _ => *b"UN",
-    }
+    vr.to_bytes()
 }
+
+/// The dictionary VRs of the attributes found in RT Dose, RT Structure Set, RT Plan and
+/// CT files (real exports and the fixtures), in tag order. Implicit VR files look every
+/// element up; the standard dictionary builds hash maps of its ~5 000 entries on first
+/// use (about 0.3 ms, which both reader threads wait for), and this table spares that
+/// for the usual files. Other tags still go to the dictionary; a test checks that every
+/// entry here agrees with it. Retired attributes are listed too: exports still write them.
+#[allow(deprecated)]
+const RT_VRS: &[(Tag, [u8; 2])] = &[
+    (tags::SPECIFIC_CHARACTER_SET, *b"CS"),
+    (tags::IMAGE_TYPE, *b"CS"),
+    (tags::INSTANCE_CREATION_DATE, *b"DA"),
+    (tags::INSTANCE_CREATION_TIME, *b"TM"),
+    (tags::INSTANCE_CREATOR_UID, *b"UI"),
+    (tags::SOP_CLASS_UID, *b"UI"),
+    (tags::SOP_INSTANCE_UID, *b"UI"),
+    (tags::STUDY_DATE, *b"DA"),
+    (tags::SERIES_DATE, *b"DA"),
+    (tags::CONTENT_DATE, *b"DA"),
+    (tags::STUDY_TIME, *b"TM"),
+    (tags::SERIES_TIME, *b"TM"),
+    (tags::CONTENT_TIME, *b"TM"),
+    (tags::ACCESSION_NUMBER, *b"SH"),
+    (tags::MODALITY, *b"CS"),
+    (tags::MANUFACTURER, *b"LO"),
+    (tags::INSTITUTION_NAME, *b"LO"),
+    (tags::REFERRING_PHYSICIAN_NAME, *b"PN"),
+    (tags::CODE_VALUE, *b"SH"),
+    (tags::CODING_SCHEME_DESIGNATOR, *b"SH"),
+    (tags::CODE_MEANING, *b"LO"),
+    (tags::STATION_NAME, *b"SH"),
+    (tags::STUDY_DESCRIPTION, *b"LO"),
+    (tags::SERIES_DESCRIPTION, *b"LO"),
+    (tags::INSTITUTIONAL_DEPARTMENT_NAME, *b"LO"),
+    (tags::OPERATORS_NAME, *b"PN"),
+    (tags::MANUFACTURER_MODEL_NAME, *b"LO"),
+    (tags::REFERENCED_SOP_CLASS_UID, *b"UI"),
+    (tags::REFERENCED_SOP_INSTANCE_UID, *b"UI"),
+    (tags::PATIENT_NAME, *b"PN"),
+    (tags::PATIENT_ID, *b"LO"),
+    (tags::PATIENT_BIRTH_DATE, *b"DA"),
+    (tags::PATIENT_SEX, *b"CS"),
+    (tags::CONTRAST_BOLUS_AGENT, *b"LO"),
+    (tags::SLICE_THICKNESS, *b"DS"),
+    (tags::KVP, *b"DS"),
+    (tags::DATA_COLLECTION_DIAMETER, *b"DS"),
+    (tags::DEVICE_SERIAL_NUMBER, *b"LO"),
+    (tags::SOFTWARE_VERSIONS, *b"LO"),
+    (tags::CONTRAST_BOLUS_VOLUME, *b"DS"),
+    (tags::CONTRAST_BOLUS_TOTAL_DOSE, *b"DS"),
+    (tags::RECONSTRUCTION_DIAMETER, *b"DS"),
+    (tags::DISTANCE_SOURCE_TO_DETECTOR, *b"DS"),
+    (tags::DISTANCE_SOURCE_TO_PATIENT, *b"DS"),
+    (tags::GANTRY_DETECTOR_TILT, *b"DS"),
+    (tags::TABLE_HEIGHT, *b"DS"),
+    (tags::ROTATION_DIRECTION, *b"CS"),
+    (tags::EXPOSURE_TIME, *b"IS"),
+    (tags::X_RAY_TUBE_CURRENT, *b"IS"),
+    (tags::EXPOSURE, *b"IS"),
+    (tags::GENERATOR_POWER, *b"IS"),
+    (tags::CONVOLUTION_KERNEL, *b"SH"),
+    (tags::PATIENT_POSITION, *b"CS"),
+    (tags::STUDY_INSTANCE_UID, *b"UI"),
+    (tags::SERIES_INSTANCE_UID, *b"UI"),
+    (tags::STUDY_ID, *b"SH"),
+    (tags::SERIES_NUMBER, *b"IS"),
+    (tags::ACQUISITION_NUMBER, *b"IS"),
+    (tags::INSTANCE_NUMBER, *b"IS"),
+    (tags::IMAGE_POSITION_PATIENT, *b"DS"),
+    (tags::IMAGE_ORIENTATION_PATIENT, *b"DS"),
+    (tags::FRAME_OF_REFERENCE_UID, *b"UI"),
+    (tags::POSITION_REFERENCE_INDICATOR, *b"LO"),
+    (tags::SLICE_LOCATION, *b"DS"),
+    (tags::SAMPLES_PER_PIXEL, *b"US"),
+    (tags::PHOTOMETRIC_INTERPRETATION, *b"CS"),
+    (tags::NUMBER_OF_FRAMES, *b"IS"),
+    (tags::FRAME_INCREMENT_POINTER, *b"AT"),
+    (tags::ROWS, *b"US"),
+    (tags::COLUMNS, *b"US"),
+    (tags::PIXEL_SPACING, *b"DS"),
+    (tags::BITS_ALLOCATED, *b"US"),
+    (tags::BITS_STORED, *b"US"),
+    (tags::HIGH_BIT, *b"US"),
+    (tags::PIXEL_REPRESENTATION, *b"US"),
+    (tags::WINDOW_CENTER, *b"DS"),
+    (tags::WINDOW_WIDTH, *b"DS"),
+    (tags::RESCALE_INTERCEPT, *b"DS"),
+    (tags::RESCALE_SLOPE, *b"DS"),
+    (tags::PRIMARY_FLUENCE_MODE_SEQUENCE, *b"SQ"),
+    (tags::FLUENCE_MODE, *b"CS"),
+    (tags::DVH_TYPE, *b"CS"),
+    (tags::DOSE_UNITS, *b"CS"),
+    (tags::DOSE_TYPE, *b"CS"),
+    (tags::DOSE_SUMMATION_TYPE, *b"CS"),
+    (tags::GRID_FRAME_OFFSET_VECTOR, *b"DS"),
+    (tags::DOSE_GRID_SCALING, *b"DS"),
+    (tags::TISSUE_HETEROGENEITY_CORRECTION, *b"CS"),
+    (tags::DVH_SEQUENCE, *b"SQ"),
+    (tags::DVH_DOSE_SCALING, *b"DS"),
+    (tags::DVH_VOLUME_UNITS, *b"CS"),
+    (tags::DVH_NUMBER_OF_BINS, *b"IS"),
+    (tags::DVH_DATA, *b"DS"),
+    (tags::DVH_REFERENCED_ROI_SEQUENCE, *b"SQ"),
+    (tags::DVHROI_CONTRIBUTION_TYPE, *b"CS"),
+    (tags::DVH_MINIMUM_DOSE, *b"DS"),
+    (tags::DVH_MAXIMUM_DOSE, *b"DS"),
+    (tags::DVH_MEAN_DOSE, *b"DS"),
+    (tags::STRUCTURE_SET_LABEL, *b"SH"),
+    (tags::STRUCTURE_SET_NAME, *b"LO"),
+    (tags::STRUCTURE_SET_DATE, *b"DA"),
+    (tags::STRUCTURE_SET_TIME, *b"TM"),
+    (tags::REFERENCED_FRAME_OF_REFERENCE_SEQUENCE, *b"SQ"),
+    (tags::RT_REFERENCED_STUDY_SEQUENCE, *b"SQ"),
+    (tags::RT_REFERENCED_SERIES_SEQUENCE, *b"SQ"),
+    (tags::CONTOUR_IMAGE_SEQUENCE, *b"SQ"),
+    (tags::STRUCTURE_SET_ROI_SEQUENCE, *b"SQ"),
+    (tags::ROI_NUMBER, *b"IS"),
+    (tags::REFERENCED_FRAME_OF_REFERENCE_UID, *b"UI"),
+    (tags::ROI_NAME, *b"LO"),
+    (tags::ROI_DESCRIPTION, *b"ST"),
+    (tags::ROI_DISPLAY_COLOR, *b"IS"),
+    (tags::ROI_VOLUME, *b"DS"),
+    (tags::ROI_GENERATION_ALGORITHM, *b"CS"),
+    (tags::ROI_CONTOUR_SEQUENCE, *b"SQ"),
+    (tags::CONTOUR_SEQUENCE, *b"SQ"),
+    (tags::CONTOUR_GEOMETRIC_TYPE, *b"CS"),
+    (tags::NUMBER_OF_CONTOUR_POINTS, *b"IS"),
+    (tags::CONTOUR_NUMBER, *b"IS"),
+    (tags::CONTOUR_DATA, *b"DS"),
+    (tags::RTROI_OBSERVATIONS_SEQUENCE, *b"SQ"),
+    (tags::OBSERVATION_NUMBER, *b"IS"),
+    (tags::REFERENCED_ROI_NUMBER, *b"IS"),
+    (tags::ROI_OBSERVATION_LABEL, *b"SH"),
+    (tags::RTROI_IDENTIFICATION_CODE_SEQUENCE, *b"SQ"),
+    (tags::ROI_OBSERVATION_DESCRIPTION, *b"ST"),
+    (tags::RTROI_INTERPRETED_TYPE, *b"CS"),
+    (tags::ROI_INTERPRETER, *b"PN"),
+    (tags::ROI_PHYSICAL_PROPERTIES_SEQUENCE, *b"SQ"),
+    (tags::ROI_PHYSICAL_PROPERTY, *b"CS"),
+    (tags::ROI_PHYSICAL_PROPERTY_VALUE, *b"DS"),
+    (tags::RT_PLAN_LABEL, *b"SH"),
+    (tags::RT_PLAN_NAME, *b"LO"),
+    (tags::RT_PLAN_DATE, *b"DA"),
+    (tags::RT_PLAN_TIME, *b"TM"),
+    (tags::TREATMENT_PROTOCOLS, *b"LO"),
+    (tags::PLAN_INTENT, *b"CS"),
+    (tags::RT_PLAN_GEOMETRY, *b"CS"),
+    (tags::PRESCRIPTION_DESCRIPTION, *b"ST"),
+    (tags::DOSE_REFERENCE_SEQUENCE, *b"SQ"),
+    (tags::DOSE_REFERENCE_NUMBER, *b"IS"),
+    (tags::DOSE_REFERENCE_UID, *b"UI"),
+    (tags::DOSE_REFERENCE_STRUCTURE_TYPE, *b"CS"),
+    (tags::DOSE_REFERENCE_DESCRIPTION, *b"LO"),
+    (tags::DOSE_REFERENCE_POINT_COORDINATES, *b"DS"),
+    (tags::DOSE_REFERENCE_TYPE, *b"CS"),
+    (tags::DELIVERY_MAXIMUM_DOSE, *b"DS"),
+    (tags::TARGET_PRESCRIPTION_DOSE, *b"DS"),
+    (tags::ORGAN_AT_RISK_MAXIMUM_DOSE, *b"DS"),
+    (tags::TOLERANCE_TABLE_SEQUENCE, *b"SQ"),
+    (tags::TOLERANCE_TABLE_NUMBER, *b"IS"),
+    (tags::TOLERANCE_TABLE_LABEL, *b"SH"),
+    (tags::GANTRY_ANGLE_TOLERANCE, *b"DS"),
+    (tags::BEAM_LIMITING_DEVICE_ANGLE_TOLERANCE, *b"DS"),
+    (tags::BEAM_LIMITING_DEVICE_TOLERANCE_SEQUENCE, *b"SQ"),
+    (tags::BEAM_LIMITING_DEVICE_POSITION_TOLERANCE, *b"DS"),
+    (tags::PATIENT_SUPPORT_ANGLE_TOLERANCE, *b"DS"),
+    (tags::TABLE_TOP_VERTICAL_POSITION_TOLERANCE, *b"DS"),
+    (tags::TABLE_TOP_LONGITUDINAL_POSITION_TOLERANCE, *b"DS"),
+    (tags::TABLE_TOP_LATERAL_POSITION_TOLERANCE, *b"DS"),
+    (tags::RT_PLAN_RELATIONSHIP, *b"CS"),
+    (tags::FRACTION_GROUP_SEQUENCE, *b"SQ"),
+    (tags::FRACTION_GROUP_NUMBER, *b"IS"),
+    (tags::NUMBER_OF_FRACTIONS_PLANNED, *b"IS"),
+    (tags::NUMBER_OF_BEAMS, *b"IS"),
+    (tags::BEAM_DOSE_SPECIFICATION_POINT, *b"DS"),
+    (tags::BEAM_DOSE, *b"DS"),
+    (tags::BEAM_METERSET, *b"DS"),
+    (tags::BEAM_DOSE_POINT_DEPTH, *b"FL"),
+    (tags::BEAM_DOSE_POINT_EQUIVALENT_DEPTH, *b"FL"),
+    (tags::BEAM_DOSE_POINT_SSD, *b"FL"),
+    (tags::BEAM_DOSE_TYPE, *b"CS"),
+    (tags::ALTERNATE_BEAM_DOSE, *b"DS"),
+    (tags::ALTERNATE_BEAM_DOSE_TYPE, *b"CS"),
+    (tags::NUMBER_OF_BRACHY_APPLICATION_SETUPS, *b"IS"),
+    (tags::BEAM_SEQUENCE, *b"SQ"),
+    (tags::TREATMENT_MACHINE_NAME, *b"SH"),
+    (tags::PRIMARY_DOSIMETER_UNIT, *b"CS"),
+    (tags::SOURCE_AXIS_DISTANCE, *b"DS"),
+    (tags::BEAM_LIMITING_DEVICE_SEQUENCE, *b"SQ"),
+    (tags::RT_BEAM_LIMITING_DEVICE_TYPE, *b"CS"),
+    (tags::SOURCE_TO_BEAM_LIMITING_DEVICE_DISTANCE, *b"DS"),
+    (tags::NUMBER_OF_LEAF_JAW_PAIRS, *b"IS"),
+    (tags::LEAF_POSITION_BOUNDARIES, *b"DS"),
+    (tags::BEAM_NUMBER, *b"IS"),
+    (tags::BEAM_NAME, *b"LO"),
+    (tags::BEAM_DESCRIPTION, *b"ST"),
+    (tags::BEAM_TYPE, *b"CS"),
+    (tags::RADIATION_TYPE, *b"CS"),
+    (tags::REFERENCE_IMAGE_NUMBER, *b"IS"),
+    (tags::TREATMENT_DELIVERY_TYPE, *b"CS"),
+    (tags::NUMBER_OF_WEDGES, *b"IS"),
+    (tags::NUMBER_OF_COMPENSATORS, *b"IS"),
+    (tags::NUMBER_OF_BOLI, *b"IS"),
+    (tags::NUMBER_OF_BLOCKS, *b"IS"),
+    (tags::CUMULATIVE_DOSE_REFERENCE_COEFFICIENT, *b"DS"),
+    (tags::FINAL_CUMULATIVE_METERSET_WEIGHT, *b"DS"),
+    (tags::NUMBER_OF_CONTROL_POINTS, *b"IS"),
+    (tags::CONTROL_POINT_SEQUENCE, *b"SQ"),
+    (tags::CONTROL_POINT_INDEX, *b"IS"),
+    (tags::NOMINAL_BEAM_ENERGY, *b"DS"),
+    (tags::DOSE_RATE_SET, *b"DS"),
+    (tags::BEAM_LIMITING_DEVICE_POSITION_SEQUENCE, *b"SQ"),
+    (tags::LEAF_JAW_POSITIONS, *b"DS"),
+    (tags::GANTRY_ANGLE, *b"DS"),
+    (tags::GANTRY_ROTATION_DIRECTION, *b"CS"),
+    (tags::BEAM_LIMITING_DEVICE_ANGLE, *b"DS"),
+    (tags::BEAM_LIMITING_DEVICE_ROTATION_DIRECTION, *b"CS"),
+    (tags::PATIENT_SUPPORT_ANGLE, *b"DS"),
+    (tags::PATIENT_SUPPORT_ROTATION_DIRECTION, *b"CS"),
+    (tags::TABLE_TOP_ECCENTRIC_ANGLE, *b"DS"),
+    (tags::TABLE_TOP_ECCENTRIC_ROTATION_DIRECTION, *b"CS"),
+    (tags::TABLE_TOP_VERTICAL_POSITION, *b"DS"),
+    (tags::TABLE_TOP_LONGITUDINAL_POSITION, *b"DS"),
+    (tags::TABLE_TOP_LATERAL_POSITION, *b"DS"),
+    (tags::ISOCENTER_POSITION, *b"DS"),
+    (tags::SOURCE_TO_SURFACE_DISTANCE, *b"DS"),
+    (tags::CUMULATIVE_METERSET_WEIGHT, *b"DS"),
+    (tags::TABLE_TOP_PITCH_ANGLE, *b"FL"),
+    (tags::TABLE_TOP_PITCH_ROTATION_DIRECTION, *b"CS"),
+    (tags::TABLE_TOP_ROLL_ANGLE, *b"FL"),
+    (tags::TABLE_TOP_ROLL_ROTATION_DIRECTION, *b"CS"),
+    (tags::GANTRY_PITCH_ANGLE, *b"FL"),
+    (tags::GANTRY_PITCH_ROTATION_DIRECTION, *b"CS"),
+    (tags::PATIENT_SETUP_SEQUENCE, *b"SQ"),
+    (tags::PATIENT_SETUP_NUMBER, *b"IS"),
+    (tags::SETUP_TECHNIQUE, *b"CS"),
+    (tags::SETUP_TECHNIQUE_DESCRIPTION, *b"ST"),
+    (tags::REFERENCED_RT_PLAN_SEQUENCE, *b"SQ"),
+    (tags::REFERENCED_BEAM_SEQUENCE, *b"SQ"),
+    (tags::REFERENCED_BEAM_NUMBER, *b"IS"),
+    (tags::REFERENCED_FRACTION_GROUP_SEQUENCE, *b"SQ"),
+    (tags::REFERENCED_FRACTION_GROUP_NUMBER, *b"IS"),
+    (tags::REFERENCED_REFERENCE_IMAGE_SEQUENCE, *b"SQ"),
+    (tags::REFERENCED_DOSE_REFERENCE_SEQUENCE, *b"SQ"),
+    (tags::REFERENCED_DOSE_REFERENCE_NUMBER, *b"IS"),
+    (tags::REFERENCED_STRUCTURE_SET_SEQUENCE, *b"SQ"),
+    (tags::REFERENCED_PATIENT_SETUP_NUMBER, *b"IS"),
+    (tags::REFERENCED_TOLERANCE_TABLE_NUMBER, *b"IS"),
+    (tags::APPROVAL_STATUS, *b"CS"),
+    (tags::REVIEW_DATE, *b"DA"),
+    (tags::REVIEW_TIME, *b"TM"),
+    (tags::REVIEWER_NAME, *b"PN"),
+    (tags::PIXEL_DATA, *b"OW"),
+];
 
 /// VRs whose explicit header has 2 reserved bytes and a 32-bit length (PS3.5 7.1.2).
 fn long_vr(vr: [u8; 2]) -> bool {
@@ -477,11 +729,10 @@ impl<'a> Parser<'a> {
 /// value, in one pass over the bytes. `Err(index)` names the first value (0-based) that
 /// is not a number (an empty value between backslashes included).
 pub(crate) fn parse_decimals(bytes: &[u8], out: &mut Vec<f64>) -> Result<(), usize> {
-    let pad = |c: u8| c == b' ' || c == 0 || c.is_ascii_whitespace();
     let mut i = 0;
     let mut index = 0;
     loop {
-        while bytes.get(i).is_some_and(|&c| pad(c)) {
+        while bytes.get(i).is_some_and(|&c| is_pad(c)) {
             i += 1;
         }
         if i >= bytes.len() {
@@ -489,38 +740,12 @@ pub(crate) fn parse_decimals(bytes: &[u8], out: &mut Vec<f64>) -> Result<(), usi
             // is an empty last value, which is an error.
             return if index == 0 { Ok(()) } else { Err(index) };
         }
-        let start = i;
-        // Fast path while scanning (Clinger): mantissa below 2^53 and at most 22
-        // fraction digits give the exactly rounded result with one division.
-        let mut mantissa: u64 = 0;
-        let mut digits = 0usize;
-        let mut fraction = 0usize;
-        let mut dot = false;
-        let mut simple = true;
-        let negative = bytes.get(i) == Some(&b'-');
-        if negative || bytes.get(i) == Some(&b'+') {
-            i += 1;
-        }
-        while let Some(&c) = bytes.get(i) {
-            match c {
-                b'0'..=b'9' => {
-                    digits += 1;
-                    if digits <= 18 {
-                        mantissa = mantissa * 10 + u64::from(c - b'0');
-                    } else {
-                        simple = false;
-                    }
-                    fraction += usize::from(dot);
-                }
-                b'.' if !dot => dot = true,
-                b'\\' => break,
-                c if pad(c) => break,
-                _ => simple = false,
-            }
-            i += 1;
-        }
-        let end = i;
-        while bytes.get(i).is_some_and(|&c| pad(c)) {
+        let (v, end) = match plain_decimal(bytes, i) {
+            Some(found) => found,
+            None => any_decimal(bytes, i).ok_or(index)?,
+        };
+        i = end;
+        while bytes.get(i).is_some_and(|&c| is_pad(c)) {
             i += 1;
         }
         let more = match bytes.get(i) {
@@ -532,24 +757,102 @@ pub(crate) fn parse_decimals(bytes: &[u8], out: &mut Vec<f64>) -> Result<(), usi
             // Padding inside a value ("1 2"): not a number.
             Some(_) => return Err(index),
         };
-        let fast = (simple && digits > 0 && mantissa < 1 << 53)
-            .then(|| POW10.get(fraction).map(|p| mantissa as f64 / p))
-            .flatten();
-        let v = match fast {
-            Some(v) if negative => -v,
-            Some(v) => v,
-            None => bytes
-                .get(start..end)
-                .and_then(|b| std::str::from_utf8(b).ok())
-                .and_then(|s| s.parse::<f64>().ok())
-                .ok_or(index)?,
-        };
         out.push(v);
         index += 1;
         if !more {
             return Ok(());
         }
     }
+}
+
+/// DICOM padding (space, NUL) and whitespace.
+fn is_pad(c: u8) -> bool {
+    c == b' ' || c == 0 || c.is_ascii_whitespace()
+}
+
+/// The common shapes of decimal text, `[+-]digits[.digits][e[+-]digits]` (at most 18
+/// digits, either run may be empty but not both) ending at a backslash, padding or the
+/// end: its value (Clinger: a mantissa below 2^53 times or divided by an exact power of
+/// ten is correctly rounded) and where it ends. `None` sends anything else to [`any_decimal`], which gives
+/// the same value for these shapes, only more slowly.
+#[inline]
+fn plain_decimal(bytes: &[u8], start: usize) -> Option<(f64, usize)> {
+    let mut i = start;
+    let negative = bytes.get(i) == Some(&b'-');
+    if negative || bytes.get(i) == Some(&b'+') {
+        i += 1;
+    }
+    // Digits past the 18th may wrap the mantissa: such values are refused below.
+    let mut mantissa: u64 = 0;
+    let mut digit_run = |i: &mut usize| {
+        let run = *i;
+        while let Some(d) = bytes
+            .get(*i)
+            .map(|c| c.wrapping_sub(b'0'))
+            .filter(|d| *d < 10)
+        {
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+            *i += 1;
+        }
+        *i - run
+    };
+    let mut digits = digit_run(&mut i);
+    let mut fraction = 0;
+    if bytes.get(i) == Some(&b'.') {
+        i += 1;
+        fraction = digit_run(&mut i);
+        digits += fraction;
+    }
+    let mut exponent: i64 = 0;
+    if matches!(bytes.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        let negative = bytes.get(i) == Some(&b'-');
+        if negative || bytes.get(i) == Some(&b'+') {
+            i += 1;
+        }
+        let run = i;
+        while let Some(d) = bytes
+            .get(i)
+            .map(|c| c.wrapping_sub(b'0'))
+            .filter(|d| *d < 10)
+        {
+            exponent = exponent * 10 + i64::from(d);
+            i += 1;
+            if i - run > 4 {
+                return None;
+            }
+        }
+        if i == run {
+            return None;
+        }
+        if negative {
+            exponent = -exponent;
+        }
+    }
+    let ends = bytes.get(i).is_none_or(|&c| c == b'\\' || is_pad(c));
+    if !ends || digits == 0 || digits > 18 || mantissa >= 1 << 53 {
+        return None;
+    }
+    // One operation on two exact operands: correctly rounded, as the standard parser.
+    let scale = exponent - fraction as i64;
+    let v = match usize::try_from(scale) {
+        Ok(up) => mantissa as f64 * POW10.get(up)?,
+        Err(_) => mantissa as f64 / POW10.get(usize::try_from(-scale).ok()?)?,
+    };
+    Some((if negative { -v } else { v }, i))
+}
+
+/// Any other value from `start` up to a backslash, padding or the end (more than 18
+/// digits, long exponents, text that is not a number): the standard parser's value and
+/// where the value ends, or `None` if it is not a number.
+fn any_decimal(bytes: &[u8], start: usize) -> Option<(f64, usize)> {
+    let rest = bytes.get(start..)?;
+    let len = rest
+        .iter()
+        .position(|&c| c == b'\\' || is_pad(c))
+        .unwrap_or(rest.len());
+    let text = std::str::from_utf8(rest.get(..len)?).ok()?;
+    Some((text.parse::<f64>().ok()?, start + len))
 }
 
 /// Powers of ten exactly representable as f64.
@@ -569,6 +872,20 @@ pub(crate) fn trim(b: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rt_vr_table_is_sorted_and_agrees_with_the_dictionary() {
+        assert!(RT_VRS.windows(2).all(|w| key(w[0].0) < key(w[1].0)));
+        for &(tag, vr) in RT_VRS {
+            let dict = match StandardDataDictionary.by_tag(tag).map(|e| e.vr()) {
+                Some(VirtualVr::Exact(vr)) => vr_letters(vr),
+                Some(VirtualVr::Px) | Some(VirtualVr::Ox) | Some(VirtualVr::Lt) => *b"OW",
+                Some(VirtualVr::Xs) => *b"US",
+                _ => *b"UN",
+            };
+            assert_eq!(vr, dict, "{tag}");
+        }
+    }
 
     #[test]
     fn fast_path_equals_the_standard_parser() {
@@ -602,6 +919,59 @@ mod tests {
             let mut got = Vec::new();
             assert!(parse_decimals(bad.as_bytes(), &mut got).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn plain_decimals_equal_the_standard_parser() {
+        // Every shape the plain path takes, and its neighbours that it must refuse.
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let mut text = String::new();
+        let mut want = Vec::new();
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            match next(4) {
+                0 => s.push('-'),
+                1 => s.push('+'),
+                _ => {}
+            }
+            for _ in 0..next(12) {
+                s.push(char::from(b'0' + next(10) as u8));
+            }
+            if next(3) > 0 {
+                s.push('.');
+                for _ in 0..next(12) {
+                    s.push(char::from(b'0' + next(10) as u8));
+                }
+            }
+            if s.trim_start_matches(['-', '+'])
+                .trim_start_matches('.')
+                .is_empty()
+            {
+                s.push('7');
+            }
+            if next(4) == 0 {
+                s.push(['e', 'E'][next(2) as usize]);
+                s.push_str(["", "-", "+"][next(3) as usize]);
+                for _ in 0..1 + next(3) {
+                    s.push(char::from(b'0' + next(10) as u8));
+                }
+            }
+            want.push(s.parse::<f64>().unwrap().to_bits());
+            if !text.is_empty() {
+                text.push_str(["\\", " \\", "\\ "][next(3) as usize]);
+            }
+            text.push_str(&s);
+        }
+        let mut got = Vec::new();
+        parse_decimals(text.as_bytes(), &mut got).unwrap();
+        let got: Vec<u64> = got.iter().map(|v| v.to_bits()).collect();
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -174,11 +174,14 @@ enum OneContour {
     Closed(f64, Polygon),
 }
 
+/// One ContourSequence item. `data` is scratch space for the decimal text, reused from
+/// contour to contour so that only the polygon itself is allocated.
 fn read_contour(
     c: &Attrs,
     item: &RawSet,
     n: usize,
     roi_label: &str,
+    data: &mut Vec<f64>,
 ) -> Result<OneContour, DicomError> {
     let ctx = format!("{roi_label} contour {}", n + 1);
     let k = c.with_context(item, &ctx);
@@ -188,9 +191,10 @@ fn read_contour(
     if kind != "CLOSED_PLANAR" {
         return Ok(OneContour::Ignored(kind));
     }
-    let mut data = Vec::new();
-    k.f64s_into(tags::CONTOUR_DATA, &mut data)?;
-    if data.len() % 3 != 0 {
+    data.clear();
+    k.f64s_into(tags::CONTOUR_DATA, data)?;
+    let (points, rest) = data.as_chunks::<3>();
+    if !rest.is_empty() {
         return Err(k.bad(
             tags::CONTOUR_DATA,
             format!(
@@ -199,7 +203,6 @@ fn read_contour(
             ),
         ));
     }
-    let points: Vec<[f64; 3]> = data.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect();
     if points.is_empty() {
         return Ok(OneContour::Skipped(format!("{ctx}: empty contour skipped")));
     }
@@ -217,19 +220,25 @@ fn read_contour(
     let polygon = Polygon {
         points: points.iter().map(|p| [p[0], p[1]]).collect(),
     };
-    let mut distinct: Vec<[f64; 2]> = Vec::new();
+    // Three distinct points are enough to tell a polygon from a degenerate one.
+    let mut distinct: [[f64; 2]; 3] = [[0.0; 2]; 3];
+    let mut found = 0;
     for p in &polygon.points {
-        if !distinct
-            .iter()
+        let seen = distinct.iter().take(found);
+        if !seen
+            .clone()
             .any(|q| (q[0] - p[0]).abs() < 1e-9 && (q[1] - p[1]).abs() < 1e-9)
         {
-            distinct.push(*p);
-            if distinct.len() >= 3 {
+            if let Some(slot) = distinct.get_mut(found) {
+                *slot = *p;
+            }
+            found += 1;
+            if found >= 3 {
                 break;
             }
         }
     }
-    if distinct.len() < 3 || polygon.signed_area().abs() < 1e-9 {
+    if found < 3 || polygon.signed_area().abs() < 1e-9 {
         return Ok(OneContour::Skipped(format!(
             "{roi_label}: degenerate contour {} at z = {z:.2} mm ({} points, zero area) skipped",
             n + 1,
@@ -253,7 +262,9 @@ fn read_contours(c: &Attrs, roi_number: i32, name: &str) -> Result<Contours, Dic
         .items(tags::CONTOUR_SEQUENCE)
         .par_iter()
         .enumerate()
-        .map(|(n, item)| read_contour(c, item, n, &roi_label))
+        .map_init(Vec::new, |data, (n, item)| {
+            read_contour(c, item, n, &roi_label, data)
+        })
         .collect();
     for o in outcomes {
         match o? {
