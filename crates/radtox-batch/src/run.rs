@@ -449,7 +449,7 @@ fn process(
         message: e.to_string(),
     })?;
     scrub.scrub_json(&mut doc);
-    let text = serde_json::to_string_pretty(&doc).map_err(|e| BatchError::Serialise {
+    let text = radtox_report::json::to_string(&doc).map_err(|e| BatchError::Serialise {
         what: format!("the analysis of plan {}", plan.key),
         message: e.to_string(),
     })? + "\n";

@@ -405,11 +405,11 @@ impl Dvh {
         Ok(bins as usize + 1)
     }
 
-    /// Cumulative DVH sampled at bin edges `k × bin_width`, strict version of
+    /// Cumulative DVH sampled at bin edges `k × bin_width` (see [`bin_edge`]), strict version of
     /// [`Dvh::cumulative`].
     pub fn try_cumulative(&self, bin_width: f64) -> Result<CumulativeDvh, DvhError> {
         let edges = self.edges(bin_width)?;
-        let dose_gy: Vec<f64> = (0..edges).map(|k| k as f64 * bin_width).collect();
+        let dose_gy: Vec<f64> = (0..edges).map(|k| bin_edge(k, bin_width)).collect();
         let volume_cc = dose_gy.iter().map(|&d| self.volume_at_dose_cc(d)).collect();
         Ok(CumulativeDvh {
             bin_width_gy: bin_width,
@@ -533,4 +533,39 @@ fn point_extremes(sorted_desc: &[f32]) -> (f64, f64) {
         sorted_desc.last().map_or(f64::NAN, |&d| f64::from(d)),
         sorted_desc.first().map_or(f64::NAN, |&d| f64::from(d)),
     )
+}
+
+/// Bin edge `k × width`. When `width` is the reciprocal of a whole number (0.01 Gy,
+/// 0.1 Gy, 0.5 Gy), `k / n`: the double nearest to the exact edge, which prints as
+/// `0.35` rather than `k × 0.01 = 0.35000000000000003`, so that a DVH's dose axis
+/// is what it means and its JSON is shorter and faster to write.
+pub(crate) fn bin_edge(k: usize, width: f64) -> f64 {
+    let n = (1.0 / width).round();
+    if n >= 1.0 && (1.0 / n - width).abs() <= f64::EPSILON * width {
+        k as f64 / n
+    } else {
+        k as f64 * width
+    }
+}
+
+#[cfg(test)]
+mod bin_edge_tests {
+    use super::bin_edge;
+
+    #[test]
+    fn bin_edges_are_the_nearest_doubles_of_k_times_the_width() {
+        // k × 0.01 is 0.35000000000000003 for k = 35; the edge is 0.35.
+        assert_eq!(bin_edge(35, 0.01), 0.35);
+        assert_eq!(format!("{}", bin_edge(35, 0.01)), "0.35");
+        for k in 0..20_000 {
+            let want = k as f64 / 100.0;
+            assert_eq!(bin_edge(k, 0.01), want);
+            assert_eq!(bin_edge(k, 0.1), k as f64 / 10.0);
+        }
+        assert_eq!(bin_edge(3, 0.5), 1.5);
+        assert_eq!(bin_edge(7, 2.0), 14.0);
+        // A width that is no whole number's reciprocal: k × width.
+        assert_eq!(bin_edge(7, 0.3), 7.0 * 0.3);
+        assert_eq!(bin_edge(7, 0.015), 7.0 * 0.015);
+    }
 }

@@ -26,6 +26,7 @@
 //! ```
 
 pub mod html;
+pub mod json;
 mod table;
 
 use serde::ser::SerializeMap;
@@ -322,16 +323,33 @@ impl Serialize for StructureResult {
 /// Render `a` in the requested format.
 pub fn render(a: &Analysis, format: Format) -> Result<String, ReportError> {
     match format {
-        Format::Json => Ok(to_json(a)? + "\n"),
+        Format::Json => {
+            let mut text = to_json(a)?;
+            text.push('\n');
+            Ok(text)
+        }
         Format::Csv => to_csv(a),
         Format::Table => Ok(table::render(a)),
         Format::Html => Ok(html::to_html(a)),
     }
 }
 
-/// The JSON document (pretty printed).
+/// The JSON document (pretty printed, arrays of numbers on one line).
 pub fn to_json(a: &Analysis) -> Result<String, ReportError> {
-    Ok(serde_json::to_string_pretty(a)?)
+    Ok(json::to_string_with_capacity(a, json_size_hint(a))?)
+}
+
+/// A generous guess at the size of `a`'s JSON document (bytes): its DVH curves are
+/// most of it, at most about 25 bytes a number, plus 64 KiB per structure for the rest.
+fn json_size_hint(a: &Analysis) -> usize {
+    let numbers: usize = a
+        .structures
+        .iter()
+        .flat_map(|s| [&s.dvh, &s.eqd2_dvh])
+        .flatten()
+        .map(|c| c.dose_gy.len() + c.volume_cc.len())
+        .sum();
+    (numbers * 25 + (a.structures.len() + 1) * (64 << 10)) + 1
 }
 
 /// Long-format CSV: one row per structure and metric.
