@@ -471,49 +471,84 @@ mod pool {
 /// `α` at `k0`, `β` up to `k1 − 1`, the remainder `γ` at `k1`, 0 after.
 #[inline]
 fn deposit(d2: &mut [f64], ulo: f32, uhi: f32, w: f64) {
+    edge_positions(ulo, uhi).add_to(d2, w);
+}
+
+/// Where a sample spread over the edge coordinates `[ulo, uhi]` falls: `k0` the first
+/// edge above `ulo`, `k1` the first at or above `uhi`, `per_edge` = 1 / (uhi − ulo) and
+/// `first_part` = (k0 − ulo) / (uhi − ulo), the share of the sample below edge `k0`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Edges {
+    k0: i32,
+    k1: i32,
+    per_edge: f32,
+    first_part: f32,
+}
+
+/// [`Edges`] of `[ulo, uhi]`, both ≥ 0.
+#[inline(always)]
+fn edge_positions(ulo: f32, uhi: f32) -> Edges {
     // Positions in f32 (edge coordinates below 2^15: better than 1/256 of an edge
     // interval) and signed indices: the conversions are single instructions, which
     // matters at one call per sample. ulo, uhi ≥ 0, so truncation is floor.
     let k0 = ulo as i32 + 1;
-    let k1 = {
-        let t = uhi as i32;
-        if (t as f32) < uhi { t + 1 } else { t }
-    };
-    let mut add = |k: i32, v: f64| {
-        if let Some(s) = d2.get_mut(k as usize) {
-            *s += v;
-        }
-    };
-    if k1 <= k0 {
-        // No edge strictly inside (a point sample, or a spread within one edge
-        // interval): a step of w at k0.
-        add(k0, w);
-        add(k0 + 1, -w);
-        return;
-    }
+    let t = uhi as i32;
+    let k1 = if (t as f32) < uhi { t + 1 } else { t };
+    // Infinite when no edge lies inside the spread: then not used.
     let per_edge = 1.0 / (uhi - ulo);
-    let alpha = w * f64::from((k0 as f32 - ulo) * per_edge);
-    if k1 == k0 + 1 {
-        // One edge inside: no slope term (it could be huge for a tiny spread and would
-        // cancel badly).
-        add(k0, alpha);
-        add(k0 + 1, w - 2.0 * alpha);
-        add(k0 + 2, alpha - w);
-        return;
+    Edges {
+        k0,
+        k1,
+        per_edge,
+        first_part: (k0 as f32 - ulo) * per_edge,
     }
-    // k1 ≥ k0 + 2 means uhi − ulo > 1: beta < w, no cancellation problem.
-    let beta = w * f64::from(per_edge);
-    let gamma = w - alpha - beta * f64::from(k1 - 1 - k0);
-    add(k0, alpha);
-    add(k0 + 1, beta - alpha);
-    add(k1, gamma - beta);
-    add(k1 + 1, -gamma);
 }
 
-/// [`deposit`]'s edge positions for a block of up to `B` samples, computed together:
-/// first edge above the spread's low end `k0`, first edge at or above its high end
-/// `k1`, `1 / (uhi − ulo)` and `(k0 − ulo) / (uhi − ulo)`, with the same f32
-/// arithmetic as [`deposit`].
+impl Edges {
+    /// The additions of a sample of weight `w` at these positions (see [`deposit`]).
+    #[inline(always)]
+    fn add_to(self, d2: &mut [f64], w: f64) {
+        let Edges {
+            k0,
+            k1,
+            per_edge,
+            first_part,
+        } = self;
+        let mut add = |k: i32, v: f64| {
+            if let Some(s) = d2.get_mut(k as usize) {
+                *s += v;
+            }
+        };
+        if k1 <= k0 {
+            // No edge strictly inside (a point sample, or a spread within one edge
+            // interval): a step of w at k0.
+            add(k0, w);
+            add(k0 + 1, -w);
+            return;
+        }
+        let alpha = w * f64::from(first_part);
+        if k1 == k0 + 1 {
+            // One edge inside: no slope term (it could be huge for a tiny spread and
+            // would cancel badly).
+            add(k0, alpha);
+            add(k0 + 1, w - 2.0 * alpha);
+            add(k0 + 2, alpha - w);
+            return;
+        }
+        // k1 ≥ k0 + 2 means uhi − ulo > 1: beta < w, no cancellation problem.
+        let beta = w * f64::from(per_edge);
+        let gamma = w - alpha - beta * f64::from(k1 - 1 - k0);
+        add(k0, alpha);
+        add(k0 + 1, beta - alpha);
+        add(k1, gamma - beta);
+        add(k1 + 1, -gamma);
+    }
+}
+
+/// [`Edges`] of a block of up to `B` samples, computed together in one loop without
+/// branches (the cells are independent, so the processor overlaps them), then
+/// deposited one by one. One array per field: the loop vectorises better than over an
+/// array of [`Edges`].
 struct EdgeBlock<const B: usize> {
     k0: [i32; B],
     k1: [i32; B],
@@ -548,20 +583,15 @@ impl<const B: usize> EdgeBlock<B> {
             let r = if r.is_finite() && r > 0.0 { r } else { 0.0 };
             let u = (d - lo32) * inv32;
             let half = r * inv32;
-            let ulo = (u - half).clamp(0.0, top);
-            let uhi = (u + half).clamp(0.0, top);
-            *k0 = ulo as i32 + 1;
-            let t = uhi as i32;
-            *k1 = if (t as f32) < uhi { t + 1 } else { t };
-            *pe = 1.0 / (uhi - ulo);
-            *fp = (*k0 as f32 - ulo) * *pe;
+            let e = edge_positions((u - half).clamp(0.0, top), (u + half).clamp(0.0, top));
+            (*k0, *k1, *pe, *fp) = (e.k0, e.k1, e.per_edge, e.first_part);
         }
     }
 
     /// [`deposit`] of sample `k` with weight `w`, from its positions.
     #[inline]
     fn deposit(&self, k: usize, d2: &mut [f64], w: f64) {
-        let (Some(&k0), Some(&k1), Some(&pe), Some(&fp)) = (
+        let (Some(&k0), Some(&k1), Some(&per_edge), Some(&first_part)) = (
             self.k0.get(k),
             self.k1.get(k),
             self.per_edge.get(k),
@@ -569,29 +599,13 @@ impl<const B: usize> EdgeBlock<B> {
         ) else {
             return;
         };
-        let mut add = |k: i32, v: f64| {
-            if let Some(s) = d2.get_mut(k as usize) {
-                *s += v;
-            }
+        let e = Edges {
+            k0,
+            k1,
+            per_edge,
+            first_part,
         };
-        if k1 <= k0 {
-            add(k0, w);
-            add(k0 + 1, -w);
-            return;
-        }
-        let alpha = w * f64::from(fp);
-        if k1 == k0 + 1 {
-            add(k0, alpha);
-            add(k0 + 1, w - 2.0 * alpha);
-            add(k0 + 2, alpha - w);
-            return;
-        }
-        let beta = w * f64::from(pe);
-        let gamma = w - alpha - beta * f64::from(k1 - 1 - k0);
-        add(k0, alpha);
-        add(k0 + 1, beta - alpha);
-        add(k1, gamma - beta);
-        add(k1 + 1, -gamma);
+        e.add_to(d2, w);
     }
 }
 
