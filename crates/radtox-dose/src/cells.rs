@@ -242,24 +242,12 @@ impl CellHistogram {
     /// all count.
     #[inline]
     pub fn add_cell(&mut self, d: f32, r: f32, w: f32, centre_inside: bool) {
-        if d.is_finite() && w.is_finite() && w > 0.0 {
-            if centre_inside {
-                self.point_min = self.point_min.min(d);
-                self.point_max = self.point_max.max(d);
-            } else {
-                self.edge_min = self.edge_min.min(d);
-                self.edge_max = self.edge_max.max(d);
-            }
-        }
         if !usable(d, w) {
             self.rejected += usize::from(!(d.is_finite() && w == 0.0));
             return;
         }
+        let w64 = self.count(d, w, centre_inside);
         let r = if r.is_finite() && r > 0.0 { r } else { 0.0 };
-        let w64 = f64::from(w);
-        self.total += w64;
-        self.dose_volume += f64::from(d) * w64;
-        self.samples += 1;
         if self.d2.is_empty() {
             return;
         }
@@ -272,6 +260,24 @@ impl CellHistogram {
             (u + half).clamp(0.0, top),
             w64,
         );
+    }
+
+    /// Counts a usable sample of dose `d` and weight `w` in the extremes, the total and
+    /// the mean (not in the curve); returns its weight in f64.
+    #[inline(always)]
+    fn count(&mut self, d: f32, w: f32, centre_inside: bool) -> f64 {
+        if centre_inside {
+            self.point_min = self.point_min.min(d);
+            self.point_max = self.point_max.max(d);
+        } else {
+            self.edge_min = self.edge_min.min(d);
+            self.edge_max = self.edge_max.max(d);
+        }
+        let w64 = f64::from(w);
+        self.total += w64;
+        self.dose_volume += f64::from(d) * w64;
+        self.samples += 1;
+        w64
     }
 
     /// Adds a run of cells: cell `k` has dose `dose[k]` ± `spread[k]` and `fraction[k]`
@@ -306,17 +312,7 @@ impl CellHistogram {
                     self.add_cell(d, r.get(k).copied().unwrap_or(0.0), w, f >= 0.5);
                     continue;
                 }
-                if f >= 0.5 {
-                    self.point_min = self.point_min.min(d);
-                    self.point_max = self.point_max.max(d);
-                } else {
-                    self.edge_min = self.edge_min.min(d);
-                    self.edge_max = self.edge_max.max(d);
-                }
-                let w64 = f64::from(w);
-                self.total += w64;
-                self.dose_volume += f64::from(d) * w64;
-                self.samples += 1;
+                let w64 = self.count(d, w, f >= 0.5);
                 edges.deposit(k, &mut self.d2, w64);
             }
         }

@@ -422,8 +422,8 @@ impl<'a> Sampler<'a> {
             let (xs, xe) = (ix0 + k0, ix0 + k1);
             let plain = self.plain_upto.get(xe).zip(self.plain_upto.get(xs));
             if plain.is_some_and(|(e, s)| e - s == xe - xs) {
-                // Cell k reads dose columns lo + k, lo + k + 1 and lo + k + 2 (its own
-                // and its neighbours): the slope stencil starts the column range.
+                // Cell k is centred on dose column lo + k + 1; its neighbours lo + k
+                // and lo + k + 2 give its x slope (the stencil starts the range).
                 cols.cells_on_voxels(self.plain_inv, cx, &mut dose_run, &mut spread_run);
             } else {
                 dose_run.clear();
@@ -697,10 +697,9 @@ pub fn dose_range_around(grid: &DoseGrid, lattice: &Lattice) -> (f32, f32) {
                 (lo.min(v), hi.max(v))
             });
     };
-    // Row by row over contiguous slices, eight lanes. A NaN voxel fails both
-    // comparisons and never replaces a bound, so non-finite voxels drop out except ±∞;
-    // written as comparisons (not f32::min/max, whose NaN rule costs extra
-    // instructions) the loop compiles to plain vector min/max.
+    // Row by row over contiguous slices, eight lanes of `lower`/`higher` (plain vector
+    // min/max; a NaN voxel never replaces a bound, so non-finite voxels drop out
+    // except ±∞).
     let mut lo = [f32::INFINITY; 8];
     let mut hi = [f32::NEG_INFINITY; 8];
     for z in z0..=z1 {
@@ -710,13 +709,13 @@ pub fn dose_range_around(grid: &DoseGrid, lattice: &Lattice) -> (f32, f32) {
             let mut chunks = row.chunks_exact(8);
             for c in &mut chunks {
                 for k in 0..8 {
-                    lo[k] = if c[k] < lo[k] { c[k] } else { lo[k] };
-                    hi[k] = if c[k] > hi[k] { c[k] } else { hi[k] };
+                    lo[k] = lower(lo[k], c[k]);
+                    hi[k] = higher(hi[k], c[k]);
                 }
             }
             for &v in chunks.remainder() {
-                lo[0] = if v < lo[0] { v } else { lo[0] };
-                hi[0] = if v > hi[0] { v } else { hi[0] };
+                lo[0] = lower(lo[0], v);
+                hi[0] = higher(hi[0], v);
             }
         }
     }
