@@ -366,11 +366,14 @@ impl Dvh {
         if d <= self.min() {
             return self.volume_cc();
         }
+        self.volume_between_knots(d, self.dose.partition_point(|&x| x as f64 >= d))
+    }
+
+    /// V_d for a dose `d` strictly between the lowest and highest knots, given
+    /// `at_least`, the number of knots (doses descending) with dose ≥ `d`.
+    fn volume_between_knots(&self, d: f64, at_least: usize) -> f64 {
         // Samples 0..=j have dose >= d > dose[j+1] (j + 1 < n because d > min).
-        let j = self
-            .dose
-            .partition_point(|&x| x as f64 >= d)
-            .saturating_sub(1);
+        let j = at_least.saturating_sub(1);
         let (d0, d1) = (self.dose_f64(j), self.dose_f64(j + 1));
         let (m0, m1) = (self.at(j), self.at(j + 1));
         if d0 <= d1 {
@@ -410,7 +413,21 @@ impl Dvh {
     pub fn try_cumulative(&self, bin_width: f64) -> Result<CumulativeDvh, DvhError> {
         let edges = self.edges(bin_width)?;
         let dose_gy: Vec<f64> = (0..edges).map(|k| bin_edge(k, bin_width)).collect();
-        let volume_cc = dose_gy.iter().map(|&d| self.volume_at_dose_cc(d)).collect();
+        // V at increasing doses: the knots at or above each dose are counted by walking
+        // down from the previous edge's count instead of a binary search per edge.
+        let mut at_least = self.dose.len();
+        let volume_cc = dose_gy
+            .iter()
+            .map(|&d| {
+                if d.is_nan() || self.is_empty() || d > self.max() || d <= self.min() {
+                    return self.volume_at_dose_cc(d);
+                }
+                while at_least > 0 && self.dose_f64(at_least - 1) < d {
+                    at_least -= 1;
+                }
+                self.volume_between_knots(d, at_least)
+            })
+            .collect();
         Ok(CumulativeDvh {
             bin_width_gy: bin_width,
             dose_gy,
@@ -567,5 +584,29 @@ mod bin_edge_tests {
         // A width that is no whole number's reciprocal: k × width.
         assert_eq!(bin_edge(7, 0.3), 7.0 * 0.3);
         assert_eq!(bin_edge(7, 0.015), 7.0 * 0.015);
+    }
+}
+
+#[cfg(test)]
+mod cumulative_walk_tests {
+    use crate::Dvh;
+
+    #[test]
+    fn cumulative_curve_equals_pointwise_volumes() {
+        // A curve with many knots, flat stretches and a point sample; each edge's
+        // volume from the walk must be exactly V_d at that edge.
+        let dose: Vec<f32> = (0..500).map(|k| ((k * 37) % 500) as f32 * 0.031).collect();
+        let spread: Vec<f32> = (0..500)
+            .map(|k| if k % 7 == 0 { 0.0 } else { 0.02 })
+            .collect();
+        let weight: Vec<f32> = (0..500).map(|k| 0.01 + (k % 3) as f32 * 0.005).collect();
+        let dvh = Dvh::from_cells(&dose, &spread, &weight);
+        for width in [0.01, 0.05, 0.3, 2.0] {
+            let c = dvh.cumulative(width);
+            assert!(c.dose_gy.len() > 5);
+            for (&d, &v) in c.dose_gy.iter().zip(&c.volume_cc) {
+                assert_eq!(v, dvh.volume_at_dose_cc(d), "width {width}, dose {d}");
+            }
+        }
     }
 }
