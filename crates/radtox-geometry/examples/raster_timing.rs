@@ -11,7 +11,7 @@
 //! can be checked against the results before it.
 
 use radtox_geometry::{Lattice, Occupancy, SamplingOptions, choose_lattice, rasterize};
-use radtox_model::{DoseGrid, Structure};
+use radtox_model::Structure;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -28,24 +28,6 @@ fn find(dir: &Path, prefixes: &[&str]) -> PathBuf {
             prefixes.iter().any(|q| n.starts_with(q))
         })
         .expect("plan file")
-}
-
-/// The cells of `l` centred inside the grid's box of voxel centres (as the sampler cuts).
-fn clip(l: &Lattice, g: &DoseGrid) -> Option<Lattice> {
-    let mut origin = l.origin;
-    let mut dims = l.dims;
-    for (a, v) in [&g.x, &g.y, &g.z].into_iter().enumerate() {
-        let (g0, g1) = (*v.first()? - 1e-6, *v.last()? + 1e-6);
-        let (o, s, n) = (l.origin[a], l.spacing[a], l.dims[2 - a]);
-        let k0 = ((g0 - o) / s).ceil().max(0.0);
-        let k1 = ((g1 - o) / s).floor().min(n as f64 - 1.0);
-        if k1 < k0 {
-            return None;
-        }
-        origin[a] = o + k0 * s;
-        dims[2 - a] = (k1 - k0) as usize + 1;
-    }
-    Lattice::new(origin, l.spacing, dims).ok()
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -121,7 +103,7 @@ fn main() {
             choose_lattice(&[*s], &grid, &opts)
                 .ok()
                 .flatten()
-                .and_then(|l| clip(&l, &grid))
+                .and_then(|l| radtox_geometry::clip_to_grid(&l, &grid))
         })
         .collect();
     let raster_all = || -> Vec<Occupancy> {

@@ -126,7 +126,7 @@ pub use error::GeometryError;
 pub use lattice::{Lattice, MAX_LATTICE_CELLS};
 pub use occupancy::{Occupancy, Run, rasterize};
 pub use sample::{
-    CellSink, SamplingOptions, StructureSamples, choose_lattice, dose_range_around,
+    CellSink, SamplingOptions, StructureSamples, choose_lattice, clip_to_grid, dose_range_around,
     rasterize_common, sample_dose, sample_dose_into, sample_structure, sample_structure_into,
     sample_structures,
 };

@@ -621,8 +621,8 @@ fn note_outside(out: &mut StructureSamples, label: &str) {
 }
 
 /// The part of `lattice` whose cell centres lie in the box of dose voxel centres, with
-/// [`locate`]'s tolerance (exactly the cells the sampler would keep), or `None`.
-fn clip_to_grid(lattice: &Lattice, grid: &DoseGrid) -> Option<Lattice> {
+/// the sampler's tolerance of 1e-6 mm (exactly the cells it keeps), or `None`.
+pub fn clip_to_grid(lattice: &Lattice, grid: &DoseGrid) -> Option<Lattice> {
     let mut origin = lattice.origin;
     let mut dims = lattice.dims;
     for (a, v) in [&grid.x, &grid.y, &grid.z].into_iter().enumerate() {
